@@ -1,0 +1,71 @@
+package schemas
+
+import (
+	"sort"
+	"strconv"
+)
+
+// FieldSpec describes one event field that rules may group on or that may
+// name an entity. Get reads the field without reflection or allocation for
+// string fields.
+type FieldSpec struct {
+	// Name is the dotted ECS name ("source.ip").
+	Name string
+	// EntityType is the entity kind the field identifies ("ip", "user",
+	// "host"), or empty when its values are not entities.
+	EntityType string
+	// Get returns the field's value, "" when the event lacks it.
+	Get func(*Event) string
+}
+
+var fieldSpecs = map[string]FieldSpec{}
+
+func addField(name, entity string, get func(*Event) string) {
+	fieldSpecs[name] = FieldSpec{Name: name, EntityType: entity, Get: get}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func init() {
+	addField("source.ip", "ip", func(e *Event) string { return e.Source.IP })
+	addField("source.domain", "domain", func(e *Event) string { return e.Source.Domain })
+	addField("source.port", "", func(e *Event) string { return itoa(e.Source.Port) })
+	addField("user.name", "user", func(e *Event) string { return e.User.Name })
+	addField("user.target.name", "user", func(e *Event) string { return e.User.Target.Name })
+	addField("host.name", "host", func(e *Event) string { return e.Host.Name })
+	addField("process.name", "", func(e *Event) string { return e.Process.Name })
+	addField("process.pid", "", func(e *Event) string { return itoa(e.Process.PID) })
+	addField("process.command_line", "", func(e *Event) string { return e.Process.CommandLine })
+	addField("event.action", "", func(e *Event) string { return e.Event.Action })
+	addField("event.category", "", func(e *Event) string { return e.Event.Category })
+	addField("event.outcome", "", func(e *Event) string { return e.Event.Outcome })
+	addField("event.reason", "", func(e *Event) string { return e.Event.Reason })
+	addField("event.dataset", "", func(e *Event) string { return e.Event.Dataset })
+	addField("ssh.method", "", func(e *Event) string { return e.SSH.Method })
+	addField("log.source.address", "ip", func(e *Event) string { return e.Log.Source.Address })
+	addField("log.syslog.hostname", "host", func(e *Event) string { return e.Log.Syslog.Hostname })
+	addField("log.syslog.appname", "", func(e *Event) string { return e.Log.Syslog.AppName })
+	addField("log.syslog.procid", "", func(e *Event) string { return e.Log.Syslog.ProcID })
+	addField("log.syslog.msgid", "", func(e *Event) string { return e.Log.Syslog.MsgID })
+}
+
+// LookupField returns the spec of a groupable field by its dotted name.
+func LookupField(name string) (FieldSpec, bool) {
+	f, ok := fieldSpecs[name]
+	return f, ok
+}
+
+// FieldNames lists the groupable field names, sorted.
+func FieldNames() []string {
+	names := make([]string, 0, len(fieldSpecs))
+	for n := range fieldSpecs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
