@@ -1,0 +1,271 @@
+// Package config reads tocsin's settings from defaults, a YAML file,
+// environment variables and command-line flags, in that order of rising
+// precedence, and checks them as a whole: Load reports every problem it
+// finds, not just the first.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/schemas"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole of tocsin's configuration. The zero value is not
+// usable; start from Default.
+type Config struct {
+	// DataDir holds the embedded store and the engine snapshot.
+	DataDir   string          `yaml:"data_dir"`
+	Log       LogConfig       `yaml:"log"`
+	Syslog    SyslogConfig    `yaml:"syslog"`
+	HTTP      HTTPConfig      `yaml:"http"`
+	Rules     RulesConfig     `yaml:"rules"`
+	Engine    EngineConfig    `yaml:"engine"`
+	Ticketing TicketingConfig `yaml:"ticketing"`
+}
+
+// LogConfig sets tocsin's own logging.
+type LogConfig struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+	// Format is json or console.
+	Format string `yaml:"format"`
+}
+
+// SyslogConfig sets the syslog listeners.
+type SyslogConfig struct {
+	UDP ListenerConfig `yaml:"udp"`
+	TCP ListenerConfig `yaml:"tcp"`
+	// Timezone applies to timestamps that carry no zone (IANA name).
+	Timezone string `yaml:"timezone"`
+}
+
+// ListenerConfig sets one listener. An empty Address disables it.
+type ListenerConfig struct {
+	Address        string        `yaml:"address"`
+	MaxMessageSize int           `yaml:"max_message_size"`
+	MaxConnections int           `yaml:"max_connections"`
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+}
+
+// HTTPConfig sets the API listener.
+type HTTPConfig struct {
+	Address string `yaml:"address"`
+	// Token, when set, is required as a bearer token on /api/. It must be
+	// set whenever Address is not a loopback address.
+	Token string `yaml:"token"`
+	// TokenFile names a file holding the token; it replaces Token.
+	TokenFile string `yaml:"token_file"`
+}
+
+// RulesConfig chooses the rule sets.
+type RulesConfig struct {
+	// Builtin loads the rules shipped in the binary.
+	Builtin bool `yaml:"builtin"`
+	// Dirs are further directories of rule files.
+	Dirs []string `yaml:"dirs"`
+}
+
+// EngineConfig tunes the correlation engine.
+type EngineConfig struct {
+	// Shards is the number of engine goroutines; 0 means one per core.
+	Shards int `yaml:"shards"`
+	// EvidenceLimit caps the events kept with each alert.
+	EvidenceLimit int `yaml:"evidence_limit"`
+	// SnapshotInterval is how often open windows are saved while running;
+	// they are always saved at shutdown.
+	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
+}
+
+// TicketingConfig tunes incidents.
+type TicketingConfig struct {
+	// QuietPeriod resolves an incident that got no alert for this long.
+	QuietPeriod time.Duration `yaml:"quiet_period"`
+	// SweepInterval is how often the quiet period is checked.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// MaxParseFailures is how many parse failures are kept.
+	MaxParseFailures int       `yaml:"max_parse_failures"`
+	Webhooks         []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is an endpoint called when an incident opens or its severity
+// rises, for incidents at or above MinSeverity.
+type Webhook struct {
+	URL         string        `yaml:"url"`
+	MinSeverity string        `yaml:"min_severity"`
+	Token       string        `yaml:"token"`
+	MaxAttempts int           `yaml:"max_attempts"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+// Default returns the settings of `tocsin run` with no configuration.
+func Default() Config {
+	return Config{
+		DataDir: "./tocsin-data",
+		Log:     LogConfig{Level: "info", Format: "json"},
+		Syslog: SyslogConfig{
+			UDP:      ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 64 << 10},
+			TCP:      ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 1 << 20, MaxConnections: 1024, IdleTimeout: 5 * time.Minute},
+			Timezone: "UTC",
+		},
+		HTTP:      HTTPConfig{Address: "127.0.0.1:8080"},
+		Rules:     RulesConfig{Builtin: true},
+		Engine:    EngineConfig{EvidenceLimit: 100, SnapshotInterval: time.Minute},
+		Ticketing: TicketingConfig{QuietPeriod: 24 * time.Hour, SweepInterval: time.Minute, MaxParseFailures: 100000},
+	}
+}
+
+// Location returns the configured zone; call after Validate.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Syslog.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// decodeYAML overlays a YAML document on c, rejecting unknown keys. Every
+// problem the decoder finds is returned.
+func decodeYAML(c *Config, name string, data []byte) []error {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	err := dec.Decode(c)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil // an empty file keeps the defaults
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		errs := make([]error, 0, len(te.Errors))
+		for _, e := range te.Errors {
+			errs = append(errs, fmt.Errorf("%s: %s", name, e))
+		}
+		return errs
+	}
+	return []error{fmt.Errorf("%s: %w", name, err)}
+}
+
+// fillDefaults sets the defaults of list elements, which YAML decoding
+// cannot take from Default.
+func (c *Config) fillDefaults() {
+	for i := range c.Ticketing.Webhooks {
+		w := &c.Ticketing.Webhooks[i]
+		if w.MinSeverity == "" {
+			w.MinSeverity = "info"
+		}
+		if w.MaxAttempts == 0 {
+			w.MaxAttempts = 3
+		}
+		if w.Timeout == 0 {
+			w.Timeout = 10 * time.Second
+		}
+	}
+}
+
+// Validate checks the settings as a whole and returns every problem.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if c.DataDir == "" {
+		bad("data_dir: must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format: %q is not one of json, console", c.Log.Format)
+	}
+	for _, l := range []struct {
+		name string
+		cfg  ListenerConfig
+		max  int
+	}{{"syslog.udp", c.Syslog.UDP, 65536}, {"syslog.tcp", c.Syslog.TCP, 64 << 20}} {
+		if l.cfg.Address != "" {
+			if _, _, err := net.SplitHostPort(l.cfg.Address); err != nil {
+				bad("%s.address: %q is not host:port: %v", l.name, l.cfg.Address, err)
+			}
+		}
+		if l.cfg.MaxMessageSize < 480 || l.cfg.MaxMessageSize > l.max {
+			bad("%s.max_message_size: %d is outside 480..%d bytes", l.name, l.cfg.MaxMessageSize, l.max)
+		}
+	}
+	if c.Syslog.TCP.MaxConnections < 1 {
+		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
+	}
+	if c.Syslog.TCP.IdleTimeout < time.Second {
+		bad("syslog.tcp.idle_timeout: %s must be at least 1s", c.Syslog.TCP.IdleTimeout)
+	}
+	if _, err := time.LoadLocation(c.Syslog.Timezone); err != nil {
+		bad("syslog.timezone: %q is not a known time zone: %v", c.Syslog.Timezone, err)
+	}
+	if c.HTTP.Address == "" {
+		bad("http.address: must not be empty")
+	} else if host, _, err := net.SplitHostPort(c.HTTP.Address); err != nil {
+		bad("http.address: %q is not host:port: %v", c.HTTP.Address, err)
+	} else if !isLoopback(host) && c.HTTP.Token == "" {
+		bad("http.address: %q listens beyond loopback, so http.token (or http.token_file, or TOCSIN_HTTP_TOKEN) must be set", c.HTTP.Address)
+	}
+	if !c.Rules.Builtin && len(c.Rules.Dirs) == 0 {
+		bad("rules: builtin is off and no rules.dirs are given, so no rule would run")
+	}
+	for i, d := range c.Rules.Dirs {
+		if st, err := os.Stat(d); err != nil {
+			bad("rules.dirs[%d]: %v", i, err)
+		} else if !st.IsDir() {
+			bad("rules.dirs[%d]: %s is not a directory", i, d)
+		}
+	}
+	if c.Engine.Shards < 0 || c.Engine.Shards > 1024 {
+		bad("engine.shards: %d is outside 0..1024 (0 means one per core)", c.Engine.Shards)
+	}
+	if c.Engine.EvidenceLimit < 1 {
+		bad("engine.evidence_limit: %d must be at least 1", c.Engine.EvidenceLimit)
+	}
+	if c.Engine.SnapshotInterval < time.Second {
+		bad("engine.snapshot_interval: %s must be at least 1s", c.Engine.SnapshotInterval)
+	}
+	if c.Ticketing.QuietPeriod < time.Minute {
+		bad("ticketing.quiet_period: %s must be at least 1m", c.Ticketing.QuietPeriod)
+	}
+	if c.Ticketing.SweepInterval < time.Second {
+		bad("ticketing.sweep_interval: %s must be at least 1s", c.Ticketing.SweepInterval)
+	}
+	if c.Ticketing.MaxParseFailures < 1 {
+		bad("ticketing.max_parse_failures: %d must be at least 1", c.Ticketing.MaxParseFailures)
+	}
+	for i, w := range c.Ticketing.Webhooks {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("ticketing.webhooks[%d].url: %q is not an http(s) URL", i, w.URL)
+		}
+		if _, err := schemas.ParseSeverity(w.MinSeverity); err != nil {
+			bad("ticketing.webhooks[%d].min_severity: %v", i, err)
+		}
+		if w.MaxAttempts < 1 || w.MaxAttempts > 20 {
+			bad("ticketing.webhooks[%d].max_attempts: %d is outside 1..20", i, w.MaxAttempts)
+		}
+		if w.Timeout < 100*time.Millisecond {
+			bad("ticketing.webhooks[%d].timeout: %s must be at least 100ms", i, w.Timeout)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func load(t *testing.T, yamlText string, env []string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if yamlText != "" {
+		p := filepath.Join(t.TempDir(), "tocsin.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(yamlText), 0o600))
+		args = append([]string{"--config", p}, args...)
+	}
+	require.NoError(t, fs.Parse(args))
+	if env == nil {
+		env = []string{}
+	}
+	return Load(f, env)
+}
+
+func TestDefaultsNeedNoConfiguration(t *testing.T) {
+	c, err := load(t, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:5514", c.Syslog.UDP.Address)
+	require.Equal(t, "127.0.0.1:5514", c.Syslog.TCP.Address)
+	require.Equal(t, 65536, c.Syslog.UDP.MaxMessageSize)
+	require.Equal(t, 1<<20, c.Syslog.TCP.MaxMessageSize)
+	require.Equal(t, "127.0.0.1:8080", c.HTTP.Address)
+	require.Equal(t, "./tocsin-data", c.DataDir)
+	require.Equal(t, 24*time.Hour, c.Ticketing.QuietPeriod)
+	require.True(t, c.Rules.Builtin)
+	require.Equal(t, time.UTC, c.Location())
+}
+
+func TestPrecedenceFlagOverEnvOverFile(t *testing.T) {
+	doc := "data_dir: /from/file\nhttp:\n  address: 127.0.0.1:9000\nsyslog:\n  udp:\n    address: 127.0.0.1:1111\n"
+	env := []string{"TOCSIN_HTTP_ADDRESS=127.0.0.1:9001", "TOCSIN_DATA_DIR=/from/env"}
+	c, err := load(t, doc, env, "--data-dir", "/from/flag")
+	require.NoError(t, err)
+	require.Equal(t, "/from/flag", c.DataDir)
+	require.Equal(t, "127.0.0.1:9001", c.HTTP.Address)
+	require.Equal(t, "127.0.0.1:1111", c.Syslog.UDP.Address)
+}
+
+func TestEveryProblemIsListedAtOnce(t *testing.T) {
+	doc := `
+data_dir: ""
+log:
+  level: loud
+syslog:
+  udp:
+    max_message_size: 10
+  tcp:
+    adress: 127.0.0.1:1
+  timezone: Mars/Olympus
+http:
+  address: 0.0.0.0:8080
+ticketing:
+  quiet_period: 1s
+  webhooks:
+    - url: ftp://example.invalid/
+      min_severity: urgent
+`
+	_, err := load(t, doc, []string{"TOCSIN_ENGINE_SHARDS=many"})
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		"field adress not found",
+		"data_dir: must not be empty",
+		`log.level: "loud"`,
+		"syslog.udp.max_message_size: 10",
+		`syslog.timezone: "Mars/Olympus"`,
+		"http.token",
+		"ticketing.quiet_period",
+		"ticketing.webhooks[0].url",
+		"ticketing.webhooks[0].min_severity",
+		`TOCSIN_ENGINE_SHARDS: "many" is not an integer`,
+	} {
+		require.Contains(t, msg, want)
+	}
+	require.Contains(t, msg, "line 9", "unknown key names its line")
+}
+
+func TestTokenAllowsNonLoopback(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tok, []byte("s3cret\n"), 0o600))
+	c, err := load(t, "", nil, "--http-address", "0.0.0.0:8080", "--http-token-file", tok)
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", c.HTTP.Token)
+
+	_, err = load(t, "", nil, "--http-address", "[::1]:8080")
+	require.NoError(t, err, "IPv6 loopback needs no token")
+}
+
+func TestWebhookDefaultsAndLists(t *testing.T) {
+	doc := "ticketing:\n  webhooks:\n    - url: http://127.0.0.1:9/hook\n      min_severity: high\n"
+	c, err := load(t, doc, []string{"TOCSIN_RULES_DIRS=" + t.TempDir() + ", " + t.TempDir()})
+	require.NoError(t, err)
+	require.Len(t, c.Ticketing.Webhooks, 1)
+	require.Equal(t, 3, c.Ticketing.Webhooks[0].MaxAttempts)
+	require.Equal(t, 10*time.Second, c.Ticketing.Webhooks[0].Timeout)
+	require.Len(t, c.Rules.Dirs, 2)
+}
+
+func TestMissingFileIsAnError(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--config", "/nonexistent/tocsin.yaml"}))
+	_, err := Load(f, []string{})
+	require.ErrorContains(t, err, "cannot read config file")
+}
+
+func FuzzLoadYAML(f *testing.F) {
+	f.Add([]byte("data_dir: x\n"))
+	f.Add([]byte("syslog: {udp: {address: ':1'}}\n"))
+	f.Add([]byte("ticketing:\n  webhooks:\n   - {url: 'http://a', min_severity: low}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := Default()
+		errs := decodeYAML(&c, "fuzz.yaml", data)
+		c.fillDefaults()
+		err := c.Validate()
+		for _, e := range errs {
+			require.True(t, strings.HasPrefix(e.Error(), "fuzz.yaml"), e.Error())
+		}
+		_ = err
+	})
+}

@@ -1,0 +1,195 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one value that a flag and an environment variable can set.
+// Its flag is the dotted YAML key with dots and underscores as dashes
+// ("syslog.udp.address" -> --syslog-udp-address); its variable is
+// TOCSIN_ and the key in upper case with dots as underscores.
+type setting struct {
+	key   string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+func str(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func integer(f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func duration(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30s or 24h", v)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func boolean(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+func list(f func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		*f(c) = out
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"data_dir", "directory of the embedded store and engine snapshot", str(func(c *Config) *string { return &c.DataDir })},
+	{"log.level", "log level: debug, info, warn, error", str(func(c *Config) *string { return &c.Log.Level })},
+	{"log.format", "log format: json or console", str(func(c *Config) *string { return &c.Log.Format })},
+	{"syslog.udp.address", "syslog UDP listen address (empty disables)", str(func(c *Config) *string { return &c.Syslog.UDP.Address })},
+	{"syslog.udp.max_message_size", "largest UDP datagram in bytes", integer(func(c *Config) *int { return &c.Syslog.UDP.MaxMessageSize })},
+	{"syslog.tcp.address", "syslog TCP listen address (empty disables)", str(func(c *Config) *string { return &c.Syslog.TCP.Address })},
+	{"syslog.tcp.max_message_size", "largest TCP syslog message in bytes", integer(func(c *Config) *int { return &c.Syslog.TCP.MaxMessageSize })},
+	{"syslog.tcp.max_connections", "most concurrent TCP senders", integer(func(c *Config) *int { return &c.Syslog.TCP.MaxConnections })},
+	{"syslog.tcp.idle_timeout", "close TCP senders idle this long", duration(func(c *Config) *time.Duration { return &c.Syslog.TCP.IdleTimeout })},
+	{"syslog.timezone", "zone of timestamps that carry none", str(func(c *Config) *string { return &c.Syslog.Timezone })},
+	{"http.address", "HTTP API listen address", str(func(c *Config) *string { return &c.HTTP.Address })},
+	{"http.token", "bearer token required on /api/ (required beyond loopback)", str(func(c *Config) *string { return &c.HTTP.Token })},
+	{"http.token_file", "file holding the bearer token", str(func(c *Config) *string { return &c.HTTP.TokenFile })},
+	{"rules.builtin", "load the built-in rules", boolean(func(c *Config) *bool { return &c.Rules.Builtin })},
+	{"rules.dirs", "comma-separated directories of rule files", list(func(c *Config) *[]string { return &c.Rules.Dirs })},
+	{"engine.shards", "engine goroutines (0: one per core)", integer(func(c *Config) *int { return &c.Engine.Shards })},
+	{"engine.evidence_limit", "events kept with each alert", integer(func(c *Config) *int { return &c.Engine.EvidenceLimit })},
+	{"engine.snapshot_interval", "how often open windows are saved", duration(func(c *Config) *time.Duration { return &c.Engine.SnapshotInterval })},
+	{"ticketing.quiet_period", "resolve incidents without alerts for this long", duration(func(c *Config) *time.Duration { return &c.Ticketing.QuietPeriod })},
+	{"ticketing.sweep_interval", "how often the quiet period is checked", duration(func(c *Config) *time.Duration { return &c.Ticketing.SweepInterval })},
+	{"ticketing.max_parse_failures", "parse failures kept", integer(func(c *Config) *int { return &c.Ticketing.MaxParseFailures })},
+}
+
+func flagName(key string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
+}
+
+// EnvName is the environment variable that sets key.
+func EnvName(key string) string {
+	return "TOCSIN_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Flags holds the command-line flags that override the configuration.
+type Flags struct {
+	// File is the --config flag.
+	File string
+	set  map[string]*string
+	fs   *flag.FlagSet
+}
+
+// RegisterFlags adds --config and one flag per setting to fs.
+func RegisterFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{set: map[string]*string{}, fs: fs}
+	fs.StringVar(&f.File, "config", "", "YAML configuration file (also TOCSIN_CONFIG)")
+	for _, s := range settings {
+		f.set[s.key] = fs.String(flagName(s.key), "", s.usage+" (env "+EnvName(s.key)+")")
+	}
+	return f
+}
+
+// Load builds the configuration: defaults, then the YAML file, then the
+// environment (env is os.Environ's form; nil means os.Environ), then the
+// flags that were set. It returns every problem at once.
+func Load(f *Flags, env []string) (Config, error) {
+	if env == nil {
+		env = os.Environ()
+	}
+	envMap := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			envMap[k] = v
+		}
+	}
+	c := Default()
+	var errs []error
+
+	file := envMap["TOCSIN_CONFIG"]
+	if f != nil && f.File != "" {
+		file = f.File
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cannot read config file: %w", err))
+		} else {
+			errs = append(errs, decodeYAML(&c, file, data)...)
+		}
+	}
+	for _, s := range settings {
+		if v, ok := envMap[EnvName(s.key)]; ok {
+			if err := s.set(&c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(s.key), err))
+			}
+		}
+	}
+	if f != nil {
+		visited := map[string]bool{}
+		f.fs.Visit(func(fl *flag.Flag) { visited[fl.Name] = true })
+		for _, s := range settings {
+			if visited[flagName(s.key)] {
+				if err := s.set(&c, *f.set[s.key]); err != nil {
+					errs = append(errs, fmt.Errorf("--%s: %w", flagName(s.key), err))
+				}
+			}
+		}
+	}
+	if c.HTTP.TokenFile != "" {
+		data, err := os.ReadFile(c.HTTP.TokenFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("http.token_file: %w", err))
+		} else {
+			c.HTTP.Token = strings.TrimSpace(string(data))
+		}
+	}
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	return c, nil
+}
+
+// indent puts each problem on its own line, prefixed for reading.
+func indent(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = "  - " + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
