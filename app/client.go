@@ -1,0 +1,197 @@
+package app
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/schemas"
+)
+
+// SendCommand sends the lines of files (or stdin) to a syslog listener over
+// TCP, newline- or octet-framed, or over UDP, one line per datagram. It is
+// a small shipper for trying tocsin out, not a replacement for rsyslog.
+func SendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("send", "send [flags] [FILE...]", stderr)
+	addr := fs.String("address", "127.0.0.1:5514", "syslog listener address")
+	proto := fs.String("protocol", "tcp", "tcp or udp")
+	framing := fs.String("framing", "newline", "TCP framing: newline or octet-counting")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *proto != "tcp" && *proto != "udp" {
+		return usageErr("--protocol must be tcp or udp, not %q", *proto)
+	}
+	if *framing != "newline" && *framing != "octet-counting" {
+		return usageErr("--framing must be newline or octet-counting, not %q", *framing)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, *proto, *addr)
+	if err != nil {
+		return fmt.Errorf("cannot connect to %s over %s: %w", *addr, *proto, err)
+	}
+	defer conn.Close()
+	w := bufio.NewWriterSize(conn, 64<<10)
+	sent := 0
+	send := func(r io.Reader) error {
+		br := bufio.NewReaderSize(r, 64<<10)
+		for {
+			line, err := br.ReadBytes('\n')
+			line = trimEOL(line)
+			if len(line) > 0 {
+				switch {
+				case *proto == "udp":
+					if _, werr := conn.Write(line); werr != nil {
+						return fmt.Errorf("cannot send to %s: %w", *addr, werr)
+					}
+				case *framing == "octet-counting":
+					w.WriteString(strconv.Itoa(len(line)))
+					w.WriteByte(' ')
+					w.Write(line)
+				default:
+					w.Write(line)
+					w.WriteByte('\n')
+				}
+				sent++
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	for _, name := range files {
+		r, closeFn, err := openLog(name)
+		if err != nil {
+			return err
+		}
+		err = send(r)
+		closeFn()
+		if err != nil {
+			return fmt.Errorf("cannot send %s: %w", name, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("cannot send to %s: %w", *addr, err)
+	}
+	fmt.Fprintf(stdout, "sent %s to %s over %s\n", plural(sent, "line", "lines"), *addr, *proto)
+	return nil
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// openLog opens a plain or gzip file, or stdin for "-".
+func openLog(name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return os.Stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open log file: %w", err)
+	}
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("cannot read gzip file %s: %w", name, err)
+		}
+		return zr, func() { zr.Close(); f.Close() }, nil
+	}
+	return br, func() { f.Close() }, nil
+}
+
+// IncidentsCommand lists incidents from a running tocsin's API.
+func IncidentsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("incidents", "incidents [flags]", stderr)
+	api := fs.String("api", "http://127.0.0.1:8080", "base URL of tocsin's HTTP API")
+	token := fs.String("token", os.Getenv("TOCSIN_HTTP_TOKEN"), "bearer token (default $TOCSIN_HTTP_TOKEN)")
+	status := fs.String("status", "", "only incidents with this status")
+	severity := fs.String("min-severity", "", "only incidents at or above this severity")
+	limit := fs.Int("limit", 100, "most incidents to list")
+	output := fs.String("output", "text", "text or jsonl")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *status != "" {
+		q.Set("status", *status)
+	}
+	if *severity != "" {
+		q.Set("min_severity", *severity)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*api, "/")+"/api/v1/incidents?"+q.Encode(), nil)
+	if err != nil {
+		return usageErr("--api: %v", err)
+	}
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach tocsin's API: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("cannot read tocsin's answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("tocsin's API answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	var page struct {
+		Incidents []schemas.Incident `json:"incidents"`
+		Total     int                `json:"total"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return fmt.Errorf("cannot decode tocsin's answer: %w", err)
+	}
+	return printIncidents(stdout, *output, page.Incidents)
+}
+
+// printIncidents writes incidents as a table or as JSON lines.
+func printIncidents(w io.Writer, format string, incs []schemas.Incident) error {
+	if format == "jsonl" {
+		enc := json.NewEncoder(w)
+		for i := range incs {
+			if err := enc.Encode(&incs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(incs) == 0 {
+		fmt.Fprintln(w, "no incidents")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tSTATUS\tALERTS\tFIRST SEEN\tLAST SEEN\tTITLE")
+	for _, in := range incs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, in.Severity, in.Status, in.AlertCount,
+			in.FirstSeen.UTC().Format(time.RFC3339), in.LastSeen.UTC().Format(time.RFC3339), in.Title)
+	}
+	return tw.Flush()
+}

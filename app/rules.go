@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/rules/rulestest"
+)
+
+// RulesCommand is `tocsin rules test|check`.
+func RulesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("rules needs a subcommand: test or check")
+	}
+	switch args[0] {
+	case "test":
+		return rulesTest(ctx, args[1:], stdout, stderr)
+	case "check":
+		return rulesCheck(args[1:], stdout, stderr)
+	default:
+		return usageErr("unknown rules subcommand %q (want test or check)", args[0])
+	}
+}
+
+func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rules test", "rules test [flags] [DIR...]", stderr)
+	noBuiltin := fs.Bool("no-builtin", false, "do not test the built-in rules with DIR's (they are always tested when no DIR is given)")
+	run := fs.String("run", "", "only tests whose name or file matches this regular expression")
+	verbose := fs.Bool("v", false, "list the alerts of passing tests too")
+	tz := fs.String("timezone", "UTC", "zone of timestamps that carry none")
+	dirs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return usageErr("--timezone: %v", err)
+	}
+	builtin := len(dirs) == 0 || !*noBuiltin
+	rep, err := rulestest.Run(ctx, dirs, stdout, rulestest.Options{Builtin: builtin, Run: *run, Verbose: *verbose, Location: loc})
+	if err != nil {
+		return err
+	}
+	if rep.Passed+rep.Failed == 0 {
+		return fmt.Errorf("no rule tests found in %v: add a tests: section to the rule files", dirs)
+	}
+	if !rep.OK() {
+		return ErrFailed
+	}
+	return nil
+}
+
+func rulesCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("rules check", "rules check [DIR...]", stderr)
+	noBuiltin := fs.Bool("no-builtin", false, "check only DIR's rules")
+	dirs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	set, err := loadRules(!*noBuiltin || len(dirs) == 0, dirs)
+	if err != nil {
+		return err
+	}
+	tests := 0
+	for _, f := range set.Files {
+		tests += len(f.Tests)
+	}
+	fmt.Fprintf(stdout, "%s, %s and %s loaded without problems\n",
+		plural(len(set.Rules), "rule", "rules"), plural(len(set.Lists), "list", "lists"), plural(tests, "test", "tests"))
+	return nil
+}

@@ -1,0 +1,273 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/tocsin-siem/tocsin/bus"
+	"github.com/tocsin-siem/tocsin/config"
+	"github.com/tocsin-siem/tocsin/engine"
+	"github.com/tocsin-siem/tocsin/ingest"
+	"github.com/tocsin-siem/tocsin/rules"
+	"github.com/tocsin-siem/tocsin/schemas"
+	"github.com/tocsin-siem/tocsin/ticketing"
+	"github.com/tocsin-siem/tocsin/ticketing/sqlite"
+)
+
+// Queue sizes of the in-process bus, in batches.
+const (
+	eventQueueBatches   = 256
+	alertQueueBatches   = 1024
+	failureQueueBatches = 256
+	// stopTimeout bounds a clean shutdown; what is still queued after it
+	// is lost, which the log then says.
+	stopTimeout = 60 * time.Second
+	// snapshotFile is the engine's saved windows, inside the data folder.
+	snapshotFile = "engine.snapshot"
+)
+
+// RunCommand is `tocsin run`.
+func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "run [flags]", stderr)
+	flags := config.RegisterFlags(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErr("run takes no arguments, got %q", rest)
+	}
+	cfg, err := config.Load(flags, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	return Run(ctx, cfg, log)
+}
+
+// loadRules loads the built-in rules (when enabled) and the rule
+// directories.
+func loadRules(builtin bool, dirs []string) (*rules.Set, error) {
+	var srcs []rules.Source
+	if builtin {
+		srcs = append(srcs, rules.BuiltinSource())
+	}
+	for _, d := range dirs {
+		srcs = append(srcs, rules.DirSource(d))
+	}
+	set, err := rules.Load(srcs...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load rules:\n%w", err)
+	}
+	return set, nil
+}
+
+// Run runs the live pipeline until ctx ends, then stops it cleanly: the
+// listeners stop reading, everything they accepted goes through the
+// engine and ticketing, and the engine's open windows are saved.
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	set, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.DataDir, MaxParseFailures: cfg.Ticketing.MaxParseFailures})
+	if err != nil {
+		return fmt.Errorf("cannot open the store in %s: %w", cfg.DataDir, err)
+	}
+	defer store.Close()
+
+	mgr, err := ticketing.New(ticketing.Options{
+		Store:       store,
+		QuietPeriod: cfg.Ticketing.QuietPeriod,
+		Webhooks:    webhookConfigs(cfg.Ticketing.Webhooks),
+		Logger:      log.With().Str("component", "ticketing").Logger(),
+		Registerer:  reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start ticketing: %w", err)
+	}
+	busLog := log.With().Str("component", "bus").Logger()
+	onErr := func(stage string) func(error) {
+		return func(err error) { busLog.Error().Err(err).Str("stage", stage).Msg("batch not handled") }
+	}
+	alertQ := bus.NewQueue[schemas.Alert](alertQueueBatches, mgr, onErr("ticketing"))
+	failQ := bus.NewQueue[schemas.ParseFailure](failureQueueBatches, mgr.FailureHandler(), onErr("failures"))
+
+	eng, err := engine.New(engine.Options{
+		Rules:         set,
+		Alerts:        alertQ,
+		Shards:        cfg.Engine.Shards,
+		EvidenceLimit: cfg.Engine.EvidenceLimit,
+		Logger:        log.With().Str("component", "engine").Logger(),
+		Registerer:    reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start the engine: %w", err)
+	}
+	snapPath := filepath.Join(cfg.DataDir, snapshotFile)
+	if err := eng.LoadSnapshot(snapPath); err != nil {
+		// A snapshot that cannot be read must not keep tocsin down: the
+		// windows start empty, and the file is kept for inspection.
+		log.Error().Err(err).Str("path", snapPath).Msg("cannot restore engine windows; starting with empty windows")
+		_ = os.Rename(snapPath, snapPath+".unreadable")
+	}
+	eventQ := bus.NewQueue[*schemas.Event](eventQueueBatches, eng, onErr("engine"))
+
+	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
+		Events:     eventQ,
+		Failures:   failQ,
+		Location:   cfg.Location(),
+		Logger:     log.With().Str("component", "ingest").Logger(),
+		Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start ingest: %w", err)
+	}
+
+	// Listen on every address before serving anything, so that a busy
+	// port stops tocsin at once with a clear error.
+	httpLn, err := net.Listen("tcp", cfg.HTTP.Address)
+	if err != nil {
+		return fmt.Errorf("cannot listen for HTTP on %s (set http.address or --http-address): %w", cfg.HTTP.Address, err)
+	}
+	var stops []func(context.Context) error
+	if a := cfg.Syslog.UDP.Address; a != "" {
+		l, err := ingest.NewUDPListener(pipe, ingest.ListenerOptions{Address: a, MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize})
+		if err == nil {
+			err = l.Start(ctx)
+		}
+		if err != nil {
+			httpLn.Close()
+			return fmt.Errorf("cannot listen for syslog over UDP on %s (set syslog.udp.address or --syslog-udp-address): %w", a, err)
+		}
+		stops = append(stops, l.Stop)
+		log.Info().Str("address", l.Addr().String()).Str("protocol", "udp").Msg("syslog listener started")
+	}
+	if a := cfg.Syslog.TCP.Address; a != "" {
+		l, err := ingest.NewTCPListener(pipe, ingest.ListenerOptions{
+			Address:        a,
+			MaxMessageSize: cfg.Syslog.TCP.MaxMessageSize,
+			MaxConnections: cfg.Syslog.TCP.MaxConnections,
+			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
+		})
+		if err == nil {
+			err = l.Start(ctx)
+		}
+		if err != nil {
+			httpLn.Close()
+			for _, stop := range stops {
+				_ = stop(context.Background())
+			}
+			return fmt.Errorf("cannot listen for syslog over TCP on %s (set syslog.tcp.address or --syslog-tcp-address): %w", a, err)
+		}
+		stops = append(stops, l.Stop)
+		log.Info().Str("address", l.Addr().String()).Str("protocol", "tcp").Msg("syslog listener started")
+	}
+
+	srv := &http.Server{
+		Handler: ticketing.NewAPI(ticketing.APIOptions{
+			Manager:  mgr,
+			Gatherer: reg,
+			Token:    cfg.HTTP.Token,
+			Logger:   log.With().Str("component", "api").Logger(),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(httpLn) }()
+	log.Info().Str("address", httpLn.Addr().String()).Int("rules", len(set.Rules)).Str("data_dir", cfg.DataDir).Msg("tocsin is running")
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	sweep := time.NewTicker(cfg.Ticketing.SweepInterval)
+	defer sweep.Stop()
+	snap := time.NewTicker(cfg.Engine.SnapshotInterval)
+	defer snap.Stop()
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-srvErr:
+			runErr = fmt.Errorf("HTTP server stopped: %w", err)
+			break loop
+		case now := <-sweep.C:
+			if err := mgr.Sweep(ctx, now); err != nil {
+				log.Error().Err(err).Msg("cannot resolve quiet incidents")
+			}
+		case <-snap.C:
+			if err := eng.SaveSnapshot(snapPath); err != nil {
+				log.Error().Err(err).Str("path", snapPath).Msg("cannot save engine windows")
+			}
+		case <-hup:
+			newSet, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
+			if err == nil {
+				err = eng.Reload(newSet)
+			}
+			if err != nil {
+				log.Error().Err(err).Msg("rules not reloaded; the previous rules keep running")
+				continue
+			}
+			set = newSet
+			log.Info().Int("rules", len(set.Rules)).Msg("rules reloaded")
+		}
+	}
+
+	log.Info().Msg("stopping: draining listeners and queues")
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	errs := []error{runErr}
+	for _, stop := range stops {
+		errs = append(errs, stop(stopCtx))
+	}
+	pipe.Close()
+	errs = append(errs, eventQ.Close(stopCtx), eng.Flush(stopCtx))
+	if err := eng.SaveSnapshot(snapPath); err != nil {
+		errs = append(errs, fmt.Errorf("cannot save engine windows: %w", err))
+	}
+	errs = append(errs, eng.Close(stopCtx), alertQ.Close(stopCtx), failQ.Close(stopCtx), mgr.Close(stopCtx))
+	if err := srv.Shutdown(stopCtx); err != nil {
+		errs = append(errs, fmt.Errorf("cannot stop the HTTP server: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// webhookConfigs maps the configuration to ticketing's webhook settings.
+func webhookConfigs(ws []config.Webhook) []ticketing.WebhookConfig {
+	out := make([]ticketing.WebhookConfig, 0, len(ws))
+	for _, w := range ws {
+		sev, _ := schemas.ParseSeverity(w.MinSeverity) // checked by config.Validate
+		out = append(out, ticketing.WebhookConfig{
+			URL:         w.URL,
+			MinSeverity: sev,
+			BearerToken: w.Token,
+			MaxAttempts: w.MaxAttempts,
+			Timeout:     w.Timeout,
+		})
+	}
+	return out
+}

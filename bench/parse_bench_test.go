@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/ingest/parse"
+	"github.com/tocsin-siem/tocsin/schemas"
+)
+
+// Lines taken from the kinds of input tocsin sees most: a plain auth.log
+// sshd line, an RFC 5424 line with structured data, and a sudo command.
+const (
+	line3164SSHD = "Dec 10 07:07:38 LabSZ sshd[24206]: Failed password for invalid user test9 from 52.80.34.196 port 36060 ssh2"
+	line5424     = `<165>1 2026-10-11T22:14:15.003Z mymachine.example.com sshd 8710 ID47 [exampleSDID@32473 iut="3" eventSource="Application"] Accepted publickey for alice from 192.0.2.7 port 50122 ssh2: ED25519 SHA256:x`
+	lineSudo     = "<86>Jun 25 15:48:21 precise32 sudo:     mike : TTY=pts/0 ; PWD=/home/vagrant ; USER=root ; COMMAND=/bin/su -"
+)
+
+var received = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+
+func benchParse(b *testing.B, line string) {
+	p := parse.New(parse.Options{})
+	var ev schemas.Event
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ev.Reset()
+		if err := p.Parse(line, received, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if ev.Event.Action == "" {
+		b.Fatalf("line was not classified: %q", line)
+	}
+}
+
+func BenchmarkParse3164SSHD(b *testing.B) { benchParse(b, line3164SSHD) }
+
+func BenchmarkParse5424(b *testing.B) { benchParse(b, line5424) }
+
+func BenchmarkParseSudo(b *testing.B) { benchParse(b, lineSudo) }

@@ -1,0 +1,324 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/ingest/parse"
+	"github.com/tocsin-siem/tocsin/schemas"
+)
+
+// Kind is a producer kind. It is the only label on ingest metrics.
+type Kind string
+
+// Producer kinds.
+const (
+	KindUDP  Kind = "udp"
+	KindTCP  Kind = "tcp"
+	KindFile Kind = "file"
+)
+
+// Source names the producer a Batcher serves.
+type Source struct {
+	// Kind is the producer kind.
+	Kind Kind
+	// Name identifies the producer's stream of lines: event IDs hash it
+	// with each line's sequence number. Files use "file:" + path, so that
+	// reading a file again gives the same IDs; listeners add a connection
+	// number and the pipeline's start time so that IDs do not repeat.
+	Name string
+}
+
+// slabSize is the number of events allocated at once.
+const slabSize = 256
+
+// maxFailureBytes bounds the raw bytes held in a partial failure batch; too
+// long lines can carry up to a megabyte each.
+const maxFailureBytes = 4 << 20
+
+// sampleBytes is how much of a failed line a log summary quotes.
+const sampleBytes = 200
+
+// FNV-64a parameters.
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
+// Batcher parses one producer's lines and publishes them in batches. It is
+// owned by one goroutine at a time: nothing in it is locked. Call Close
+// when the producer is done.
+type Batcher struct {
+	p          *Pipeline
+	src        Source
+	failSource string
+	km         *kindMetrics
+	idBase     uint64
+	seq        uint64
+
+	slab     []schemas.Event
+	spare    *schemas.Event
+	events   []*schemas.Event
+	failures []schemas.ParseFailure
+	failRaw  int
+	oldest   time.Time // received time of the oldest unpublished line
+
+	// Counts not yet added to the metrics.
+	nLines, nBlank, nBytes, nOversize int
+
+	// Failures not yet reported in a log summary, and the latest one.
+	failPending int
+	lastFail    schemas.ParseFailure
+}
+
+// NewBatcher returns a Batcher for one producer.
+func (p *Pipeline) NewBatcher(src Source) *Batcher {
+	failSource := string(src.Kind)
+	if src.Kind == KindFile {
+		failSource = src.Name
+	}
+	return &Batcher{
+		p:          p,
+		src:        src,
+		failSource: failSource,
+		km:         p.metrics.forKind(src.Kind),
+		idBase:     nameHash(src.Name),
+		events:     make([]*schemas.Event, 0, p.batch),
+	}
+}
+
+// EventID returns the ID of line seq (1-based) of the producer named name:
+// FNV-64a over name, a zero byte, and seq as 8 little-endian bytes.
+func EventID(name string, seq uint64) uint64 { return seqHash(nameHash(name), seq) }
+
+// nameHash is FNV-64a over name and a zero byte.
+func nameHash(name string) uint64 {
+	h := fnvOffset
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= fnvPrime
+	}
+	return h * fnvPrime
+}
+
+// seqHash continues FNV-64a from h over seq's 8 little-endian bytes.
+func seqHash(h, seq uint64) uint64 {
+	for range 8 {
+		h ^= seq & 0xff
+		h *= fnvPrime
+		seq >>= 8
+	}
+	return h
+}
+
+// Seq returns the sequence number of the last line handed in.
+func (b *Batcher) Seq() uint64 { return b.seq }
+
+// Pending returns the number of events and failures not yet published.
+func (b *Batcher) Pending() int { return len(b.events) + len(b.failures) }
+
+// DueAt returns when the pending lines must be published, or the zero time
+// when nothing is pending.
+func (b *Batcher) DueAt() time.Time {
+	if b.Pending() == 0 {
+		return time.Time{}
+	}
+	return b.oldest.Add(b.p.interval)
+}
+
+// Line handles one line without its terminator. line is copied, so the
+// caller may reuse it at once. received is when the line arrived (replay
+// passes its reference time); sender is the peer's IP address or
+// "file:" + path. A line that does not parse becomes a failure. The error
+// is a publish error: the batch it concerned is lost and counted.
+func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sender string) error {
+	b.seq++
+	b.nLines++
+	b.nBytes += len(line)
+	if blank(line) {
+		b.nBlank++
+		return nil
+	}
+	ev := b.spare
+	if ev != nil {
+		b.spare = nil
+	} else {
+		if len(b.slab) == 0 {
+			b.slab = make([]schemas.Event, slabSize)
+		}
+		ev = &b.slab[0]
+		b.slab = b.slab[1:]
+	}
+	s := string(line)
+	if err := b.p.parser.Parse(s, received, ev); err != nil {
+		ev.Reset()
+		b.spare = ev
+		reason, detail := ReasonParse, err.Error()
+		var pe *parse.Error
+		if errors.As(err, &pe) {
+			reason, detail = pe.Reason, pe.Detail
+		}
+		return b.fail(ctx, []byte(s), received, sender, reason, detail)
+	}
+	ev.ID = seqHash(b.idBase, b.seq)
+	ev.Log.Source.Address = sender
+	if ev.Host.Name == "" {
+		ev.Host.Name = sender
+	}
+	if ev.Event.Dataset == "sshd" {
+		b.p.tracker.Apply(ev)
+	}
+	if b.Pending() == 0 {
+		b.oldest = received
+	}
+	b.events = append(b.events, ev)
+	if len(b.events) >= b.p.batch || received.Sub(b.oldest) >= b.p.interval {
+		return b.Flush(ctx)
+	}
+	return nil
+}
+
+// Reject records a line that the transport could not deliver whole, for
+// reason (ReasonTooLong, ReasonTruncated, ReasonBadOctetCount) with detail.
+// raw is copied. It counts as a line, so sequence numbers stay aligned
+// with line numbers.
+func (b *Batcher) Reject(ctx context.Context, raw []byte, received time.Time, sender, reason, detail string) error {
+	b.seq++
+	b.nLines++
+	b.nBytes += len(raw)
+	if reason == ReasonTooLong {
+		b.nOversize++
+	}
+	return b.fail(ctx, append([]byte(nil), raw...), received, sender, reason, detail)
+}
+
+// fail queues a failure; raw is already a copy the failure may keep.
+func (b *Batcher) fail(ctx context.Context, raw []byte, received time.Time, sender, reason, detail string) error {
+	f := schemas.ParseFailure{
+		Source:   b.failSource,
+		Address:  sender,
+		Reason:   reason,
+		Detail:   detail,
+		Raw:      raw,
+		Received: received,
+	}
+	b.km.failure(reason).Inc()
+	b.failPending++
+	b.lastFail = f
+	if now := time.Now(); b.p.failLog.allow(now) {
+		b.logFailures()
+	}
+	if b.p.failures == nil {
+		return nil
+	}
+	if b.Pending() == 0 {
+		b.oldest = received
+	}
+	b.failures = append(b.failures, f)
+	b.failRaw += len(raw)
+	if len(b.failures) >= b.p.batch || b.failRaw >= maxFailureBytes || received.Sub(b.oldest) >= b.p.interval {
+		return b.Flush(ctx)
+	}
+	return nil
+}
+
+// logFailures writes one summary for the failures not yet reported.
+func (b *Batcher) logFailures() {
+	n := int64(b.failPending) + b.p.failLog.carried.Swap(0)
+	f := b.lastFail
+	sample := f.Raw
+	if len(sample) > sampleBytes {
+		sample = sample[:sampleBytes]
+	}
+	b.p.logger.Warn().
+		Str("source", f.Source).
+		Str("address", f.Address).
+		Int64("count", n).
+		Str("reason", f.Reason).
+		Str("detail", f.Detail).
+		Bytes("sample", sample).
+		Msg("lines kept as parse failures")
+	b.failPending = 0
+}
+
+// Flush publishes the pending events and failures.
+func (b *Batcher) Flush(ctx context.Context) error {
+	var errs []error
+	if n := len(b.events); n > 0 {
+		err := b.p.events.Publish(ctx, b.events)
+		clear(b.events)
+		b.events = b.events[:0]
+		if err != nil {
+			b.km.dropped.Add(float64(n))
+			errs = append(errs, fmt.Errorf("cannot publish %d events from %s: %w", n, b.src.Name, err))
+		} else {
+			b.km.events.Add(float64(n))
+		}
+	}
+	if n := len(b.failures); n > 0 {
+		err := b.p.failures.Publish(ctx, b.failures)
+		clear(b.failures)
+		b.failures = b.failures[:0]
+		b.failRaw = 0
+		if err != nil {
+			b.km.dropped.Add(float64(n))
+			errs = append(errs, fmt.Errorf("cannot publish %d parse failures from %s: %w", n, b.src.Name, err))
+		}
+	}
+	b.syncCounters()
+	return errors.Join(errs...)
+}
+
+// FlushDue publishes the pending lines if the oldest has waited for the
+// flush interval by now, and brings the metrics up to date.
+func (b *Batcher) FlushDue(ctx context.Context, now time.Time) error {
+	if b.Pending() > 0 && !now.Before(b.DueAt()) {
+		return b.Flush(ctx)
+	}
+	b.syncCounters()
+	return nil
+}
+
+// Close publishes what is pending and reports failures not yet logged.
+// The Batcher must not be used afterwards.
+func (b *Batcher) Close(ctx context.Context) error {
+	err := b.Flush(ctx)
+	if b.failPending > 0 {
+		if b.p.failLog.allow(time.Now()) {
+			b.logFailures()
+		} else {
+			b.p.failLog.carried.Add(int64(b.failPending))
+			b.failPending = 0
+		}
+	}
+	b.slab, b.spare = nil, nil
+	return err
+}
+
+func (b *Batcher) syncCounters() {
+	if b.nLines > 0 {
+		b.km.lines.Add(float64(b.nLines))
+		b.km.bytes.Add(float64(b.nBytes))
+		b.nLines, b.nBytes = 0, 0
+	}
+	if b.nBlank > 0 {
+		b.km.blank.Add(float64(b.nBlank))
+		b.nBlank = 0
+	}
+	if b.nOversize > 0 {
+		b.km.oversize.Add(float64(b.nOversize))
+		b.nOversize = 0
+	}
+}
+
+// blank reports whether line holds only spaces, tabs, CRs and NULs.
+func blank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' && c != 0 {
+			return false
+		}
+	}
+	return true
+}

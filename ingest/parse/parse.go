@@ -1,0 +1,293 @@
+package parse
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/schemas"
+)
+
+// Values of schemas.Syslog.Format.
+const (
+	FormatRFC3164 = "rfc3164"
+	FormatRFC5424 = "rfc5424"
+	FormatNone    = "none"
+)
+
+// priorityDefault is what RFC 3164 section 4.3.3 tells a relay to assume
+// for a line without <PRI>: facility user (1), severity notice (5).
+const priorityDefault = 13
+
+// Options configures a Parser. The zero value is ready to use.
+type Options struct {
+	// Location is the zone for timestamps that carry none (default time.UTC).
+	Location *time.Location
+}
+
+// Parser reads syslog lines into events. It keeps no state between lines
+// and is safe for concurrent use.
+type Parser struct {
+	loc *time.Location
+	utc bool
+	// yearCache holds the last reference day and its year (see yearOfDay).
+	yearCache atomic.Uint64
+}
+
+// New returns a Parser for opts.
+func New(opts Options) *Parser {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := &Parser{loc: loc, utc: loc == time.UTC}
+	p.yearCache.Store(uint64(1) << 63) // a day no reference falls on
+	return p
+}
+
+// Parse fills ev (which the caller has Reset) from one line without its
+// trailing newline. received is when the line arrived; it is the reference
+// for inferring the year of year-less timestamps and the timestamp of lines
+// that carry none. Parse sets ev.Event.Original = line, ev.Event.Created =
+// received, ev.Event.Count = 1 (or N), and all fields it can read. It never
+// allocates for RFC 3164/5424 headers and sshd/sudo/su/PAM messages
+// (string fields are substrings of line). On failure it returns *Error and
+// ev holds whatever was read.
+//
+// Every timestamp Parse sets is in UTC.
+func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error {
+	ev.Event.Original = line
+	ev.Event.Created = received
+	ev.Event.Count = 1
+	if len(line) == 0 {
+		p.noHeader(line, received, ev)
+		return &Error{Reason: ReasonEmpty, Detail: "the line is empty"}
+	}
+	var err *Error
+	if line[0] == '<' {
+		err = p.parsePRI(line, received, ev)
+	} else {
+		err = p.parse3164(line, 0, false, received, ev)
+	}
+	if err != nil {
+		if ev.Timestamp.IsZero() {
+			ev.Timestamp = received.UTC()
+		}
+		return err
+	}
+	ev.Event.Kind = "event"
+	classify(ev)
+	return nil
+}
+
+// noHeader records a line that carries no syslog header: the whole line is
+// the message and the time it arrived is its timestamp.
+func (p *Parser) noHeader(line string, received time.Time, ev *schemas.Event) {
+	ev.Log.Syslog = schemas.Syslog{Format: FormatNone}
+	ev.Timestamp = received.UTC()
+	ev.Message = line
+}
+
+// parsePRI reads "<PRI>" and hands the rest to the RFC 5424 or RFC 3164
+// reader: "<PRI>" followed by digits and a space is RFC 5424's VERSION.
+func (p *Parser) parsePRI(line string, received time.Time, ev *schemas.Event) *Error {
+	pri, i := 0, 1
+	for ; i < len(line) && i <= 4 && isDigit(line[i]); i++ {
+		pri = pri*10 + int(line[i]-'0')
+	}
+	switch {
+	case i == 1:
+		return fail(ReasonBadPriority, "expected digits after '<'", i)
+	case i >= len(line) || line[i] != '>':
+		return fail(ReasonBadPriority, "expected '>' closing a priority of at most 3 digits", i)
+	case i > 4 || pri > 191:
+		return fail(ReasonBadPriority, "priority above 191", 1)
+	case i > 2 && line[1] == '0':
+		return fail(ReasonBadPriority, "priority with a leading zero", 1)
+	}
+	setPriority(ev, pri)
+	i++
+	if i == len(line) {
+		return fail(ReasonNoMessage, "nothing after the priority", i)
+	}
+	// RFC 5424: VERSION is 1-3 digits followed by a space.
+	j := i
+	for j < len(line) && isDigit(line[j]) {
+		j++
+	}
+	if j > i && j < len(line) && line[j] == ' ' {
+		if j-i > 3 || line[i] == '0' {
+			return fail(ReasonBadVersion, "RFC 5424 version outside 1-999", i)
+		}
+		return p.parse5424(line, j+1, received, ev)
+	}
+	return p.parse3164(line, i, true, received, ev)
+}
+
+func setPriority(ev *schemas.Event, pri int) {
+	ev.Log.Syslog.Priority = pri
+	ev.Log.Syslog.Facility = pri >> 3
+	ev.Log.Syslog.Severity = pri & 7
+}
+
+// parse3164 reads an RFC 3164 line from line[i:]: TIMESTAMP, HOSTNAME and
+// TAG, each optional, then MSG. See the package documentation for how a
+// missing hostname or tag is recognised.
+func (p *Parser) parse3164(line string, i int, hasPRI bool, received time.Time, ev *schemas.Event) *Error {
+	sl := &ev.Log.Syslog
+	sl.Format = FormatRFC3164
+	if !hasPRI {
+		setPriority(ev, priorityDefault)
+	} else if i < len(line) && line[i] == ' ' {
+		i++ // "<PRI> Mmm dd ..." from some network gear
+	}
+	var st stamp
+	n, res := 0, stampNone
+	if i < len(line) {
+		if isDigit(line[i]) {
+			n, res = isoStamp(line[i:], false, &st)
+		} else {
+			n, res = bsdStamp(line[i:], &st)
+		}
+	}
+	switch res {
+	case stampBad:
+		if !hasPRI {
+			// Not marked as syslog and not a valid stamp: no header.
+			p.noHeader(line, received, ev)
+			return fail(ReasonNoHeader, "no priority and no valid timestamp", 0)
+		}
+		ev.Timestamp = received.UTC()
+		return fail(ReasonBadTimestamp, "invalid timestamp", i+n)
+	case stampNone:
+		if !hasPRI {
+			p.noHeader(line, received, ev)
+			return fail(ReasonNoHeader, "neither a priority nor a timestamp", 0)
+		}
+		ev.Timestamp = received.UTC()
+	case stampOK:
+		t, ok := p.instant(&st, received)
+		if !ok {
+			ev.Timestamp = received.UTC()
+			return fail(ReasonBadTimestamp, "no year fits the date", i)
+		}
+		ev.Timestamp = t
+		i += n
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+	}
+	rest := line[i:]
+	if rest == "" {
+		return nil
+	}
+	if name, procid, msg, ok := cutTag(rest); ok {
+		setTag(ev, name, procid)
+		ev.Message = trimCR(msg)
+		return nil
+	}
+	sp := strings.IndexByte(rest, ' ')
+	if res != stampOK {
+		// Without a timestamp, take the first word as a hostname only when
+		// a tag follows it; otherwise all of it is the message.
+		if sp > 0 {
+			if name, procid, msg, ok := cutTag(rest[sp+1:]); ok {
+				setHost(ev, rest[:sp])
+				setTag(ev, name, procid)
+				ev.Message = trimCR(msg)
+				return nil
+			}
+		}
+		ev.Message = trimCR(rest)
+		return nil
+	}
+	if sp < 0 {
+		setHost(ev, trimCR(rest))
+		return nil
+	}
+	setHost(ev, rest[:sp])
+	rest = rest[sp+1:]
+	if name, procid, msg, ok := cutTag(rest); ok {
+		setTag(ev, name, procid)
+		ev.Message = trimCR(msg)
+		return nil
+	}
+	ev.Message = trimCR(rest)
+	return nil
+}
+
+func setHost(ev *schemas.Event, host string) {
+	ev.Log.Syslog.Hostname = host
+	ev.Host.Name = host
+}
+
+func setTag(ev *schemas.Event, name, procid string) {
+	ev.Log.Syslog.AppName = name
+	ev.Log.Syslog.ProcID = procid
+	ev.Process.Name = name
+	ev.Process.PID = atoiPID(procid)
+}
+
+// cutTag reports whether s starts with an RFC 3164 TAG: a name followed by
+// ':', "[pid]:" or "[pid]" and then a space or the end of s. The name may
+// hold any byte but space, '[' and ':' ("sshd-session", "sshd(pam_unix)",
+// "ctld/snmpd", "%ASA-4-106023"). msg is what follows the tag and one
+// space.
+func cutTag(s string) (name, procid, msg string, ok bool) {
+	j := 0
+	for j < len(s) && s[j] != ' ' && s[j] != '[' && s[j] != ':' {
+		j++
+	}
+	if j == 0 || j == len(s) {
+		return "", "", "", false
+	}
+	name = s[:j]
+	if s[j] == '[' {
+		k := j + 1
+		for k < len(s) && s[k] != ']' && s[k] != ' ' {
+			k++
+		}
+		if k == len(s) || s[k] != ']' {
+			return "", "", "", false
+		}
+		procid = s[j+1 : k]
+		j = k + 1
+		if j < len(s) && s[j] == ':' {
+			j++
+		}
+	} else if s[j] == ':' {
+		j++
+	} else {
+		return "", "", "", false
+	}
+	if j < len(s) {
+		if s[j] != ' ' {
+			return "", "", "", false
+		}
+		j++
+	}
+	return name, procid, s[j:], true
+}
+
+// atoiPID reads a decimal process ID; anything else is 0.
+func atoiPID(s string) int {
+	if s == "" || len(s) > 10 {
+		return 0
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// trimCR drops one trailing carriage return, left by CRLF framing.
+func trimCR(s string) string {
+	if len(s) > 0 && s[len(s)-1] == '\r' {
+		return s[:len(s)-1]
+	}
+	return s
+}

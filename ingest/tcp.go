@@ -1,0 +1,369 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tocsin-siem/tocsin/ingest/framing"
+)
+
+// Accept retry back-off after errors such as running out of descriptors.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+// errIdle ends a connection that sent nothing for the idle timeout.
+var errIdle = errors.New("idle timeout")
+
+// TCPListener receives syslog over TCP with RFC 6587 framing, one goroutine
+// and one Batcher per connection. A connection's goroutine publishes its
+// own batches, so a blocked bus stops it reading and TCP flow control
+// pushes back on the sender; nothing is buffered beyond one message.
+type TCPListener struct {
+	p      *Pipeline
+	opts   ListenerOptions
+	logger zerolog.Logger
+	km     *kindMetrics
+	// acceptErrs, rejects and pubErrs limit the logs of accept errors,
+	// connections refused at the limit, and publish errors.
+	acceptErrs, rejects, pubErrs errorLimiter
+
+	ln     net.Listener
+	runCtx context.Context
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	conns      map[*tcpConn]struct{}
+	stopping   bool
+	seq        uint64
+}
+
+// NewTCPListener checks opts and returns a listener that Start binds.
+func NewTCPListener(p *Pipeline, opts ListenerOptions) (*TCPListener, error) {
+	o, err := opts.withDefaults("tcp")
+	if err != nil {
+		return nil, err
+	}
+	return &TCPListener{
+		p:      p,
+		opts:   o,
+		logger: p.logger.With().Str("source", string(KindTCP)).Logger(),
+		km:     p.metrics.forKind(KindTCP),
+		stop:   make(chan struct{}),
+		conns:  map[*tcpConn]struct{}{},
+	}, nil
+}
+
+// Start binds the address and accepts connections in the background until
+// Stop. ctx bounds the bind only.
+func (l *TCPListener) Start(ctx context.Context) error {
+	if l.ln != nil {
+		return errors.New("cannot start tcp syslog listener: already started")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", l.opts.Address)
+	if err != nil {
+		return fmt.Errorf("cannot listen for syslog on tcp %s: %w", l.opts.Address, err)
+	}
+	l.ln = ln
+	l.runCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	l.logger.Info().Str("address", ln.Addr().String()).Int("max_connections", l.opts.MaxConnections).Msg("listening for syslog")
+	l.wg.Add(1)
+	go l.accept()
+	return nil
+}
+
+// Addr returns the bound address, or nil before Start.
+func (l *TCPListener) Addr() net.Addr {
+	if l.ln == nil {
+		return nil
+	}
+	return l.ln.Addr()
+}
+
+// Stop stops accepting connections and drains every connection, including
+// those the kernel had queued for accepting: each is read until it has
+// been quiet for the drain timeout or its sender closes it. Then Stop
+// publishes what was read and closes the connections. If ctx ends first,
+// pending publishes are abandoned, the connections are closed and Stop
+// returns ctx's error.
+func (l *TCPListener) Stop(ctx context.Context) error {
+	if l.ln == nil {
+		return nil
+	}
+	l.mu.Lock()
+	if !l.stopping {
+		l.stopping = true
+		close(l.stop)
+		for c := range l.conns {
+			c.drain()
+		}
+		// Accept what is queued; the accept loop closes the socket
+		// once no connection has come for the drain timeout.
+		if !l.armAccept() {
+			_ = l.ln.Close()
+		}
+	}
+	l.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		l.cancel()
+		return nil
+	case <-ctx.Done():
+		l.cancel()
+		_ = l.ln.Close()
+		l.mu.Lock()
+		for c := range l.conns {
+			_ = c.conn.Close()
+		}
+		l.mu.Unlock()
+		<-done
+		return fmt.Errorf("cannot drain tcp syslog listener on %s: %w", l.ln.Addr(), ctx.Err())
+	}
+}
+
+func (l *TCPListener) accept() {
+	defer l.wg.Done()
+	defer l.ln.Close()
+	backoff := acceptBackoffMin
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			if l.isStopping() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if n, ok := l.acceptErrs.allow(time.Now()); ok {
+				l.logger.Error().Err(err).Int("count", n).Dur("retry_in", backoff).Msg("cannot accept tcp connection")
+			}
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, acceptBackoffMax)
+			continue
+		}
+		backoff = acceptBackoffMin
+		l.admit(conn)
+	}
+}
+
+// armAccept sets the accept deadline of a stopping listener.
+func (l *TCPListener) armAccept() bool {
+	dl, ok := l.ln.(interface{ SetDeadline(time.Time) error })
+	return ok && dl.SetDeadline(time.Now().Add(l.opts.DrainTimeout)) == nil
+}
+
+func (l *TCPListener) isStopping() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopping
+}
+
+// admit starts serving conn, or closes it at the connection limit.
+func (l *TCPListener) admit(conn net.Conn) {
+	l.mu.Lock()
+	if len(l.conns) >= l.opts.MaxConnections {
+		l.mu.Unlock()
+		_ = conn.Close()
+		l.km.rejected.Inc()
+		if n, ok := l.rejects.allow(time.Now()); ok {
+			l.logger.Warn().
+				Str("remote", conn.RemoteAddr().String()).
+				Int("limit", l.opts.MaxConnections).
+				Int("count", n).
+				Msg("tcp connection refused: connection limit reached; raise the listener's max connections if senders are legitimate")
+		}
+		return
+	}
+	l.seq++
+	name := "tcp:" + l.ln.Addr().String() + "#" + strconv.FormatUint(l.seq, 10) + "@" + strconv.FormatInt(l.p.epoch, 10)
+	c := &tcpConn{
+		conn:     conn,
+		idle:     l.opts.IdleTimeout,
+		gap:      l.opts.DrainTimeout,
+		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name}),
+		sender:   senderOf(conn.RemoteAddr()),
+		lastRead: time.Now(),
+	}
+	if l.stopping {
+		c.drain()
+		l.armAccept()
+	}
+	l.conns[c] = struct{}{}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	l.km.conns.Inc()
+	go l.serve(c)
+}
+
+func (l *TCPListener) serve(c *tcpConn) {
+	defer func() {
+		_ = c.conn.Close()
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+		l.km.conns.Dec()
+		l.wg.Done()
+	}()
+	if l.opts.ReadBufferSize > 0 {
+		if tc, ok := c.conn.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(l.opts.ReadBufferSize)
+		}
+	}
+	fr := framing.New(c, l.opts.MaxMessageSize)
+	for {
+		f, err := fr.Next()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				l.report(c.b.FlushDue(l.runCtx, time.Now()))
+				continue
+			}
+			l.closed(c, err)
+			if rest := fr.Rest(); len(rest) > 0 && !errors.Is(err, io.EOF) {
+				l.report(c.b.Reject(l.runCtx, rest, c.lastRead, c.sender, ReasonTruncated,
+					"connection ended inside a message: "+err.Error()))
+			}
+			break
+		}
+		if err := l.frame(c, f); err != nil {
+			l.report(err)
+			if l.runCtx.Err() != nil {
+				break
+			}
+		}
+	}
+	l.report(c.b.Close(l.runCtx))
+}
+
+// frame hands one frame to the connection's Batcher.
+func (l *TCPListener) frame(c *tcpConn, f framing.Frame) error {
+	ctx, b, at := l.runCtx, c.b, c.lastRead
+	switch f.Kind {
+	case framing.KindOK:
+		return b.Line(ctx, f.Data, at, c.sender)
+	case framing.KindTooLong:
+		detail := "message longer than " + strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
+		if f.Octet {
+			detail = "octet count " + strconv.Itoa(f.Declared) + " above the limit of " + strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
+		}
+		return b.Reject(ctx, f.Data, at, c.sender, ReasonTooLong, detail)
+	case framing.KindTruncated:
+		return b.Reject(ctx, f.Data, at, c.sender, ReasonTruncated,
+			"connection ended "+strconv.Itoa(f.Declared-len(f.Data))+" bytes short of octet count "+strconv.Itoa(f.Declared))
+	default:
+		return b.Reject(ctx, f.Data, at, c.sender, ReasonBadOctetCount,
+			"leading digit run longer than "+strconv.Itoa(framing.MaxCountDigits)+" digits; read as a newline-framed message")
+	}
+}
+
+// closed logs why a connection ended, when it is worth a line.
+func (l *TCPListener) closed(c *tcpConn, err error) {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, errIdle):
+		l.km.idle.Inc()
+		l.logger.Debug().Str("remote", c.conn.RemoteAddr().String()).Dur("idle_timeout", c.idle).Msg("closing idle tcp connection")
+	default:
+		l.logger.Debug().Err(err).Str("remote", c.conn.RemoteAddr().String()).Msg("tcp connection ended")
+	}
+}
+
+// report logs a publish error, at most once per errorLogEvery.
+func (l *TCPListener) report(err error) {
+	if err == nil {
+		return
+	}
+	if n, ok := l.pubErrs.allow(time.Now()); ok {
+		l.logger.Error().Err(err).Int("count", n).Msg("cannot publish ingested lines")
+	}
+}
+
+// tcpConn is one connection. Its Read arms the deadline that wakes the
+// reader for the next flush, the idle timeout or the end of a drain.
+type tcpConn struct {
+	conn     net.Conn
+	idle     time.Duration
+	gap      time.Duration // the drain timeout
+	b        *Batcher
+	sender   string
+	lastRead time.Time // only the serving goroutine uses it
+
+	mu       sync.Mutex
+	draining bool      // set by Stop
+	drainAt  time.Time // when the current read ends the drain
+}
+
+// drain makes the connection end once it has been quiet for c.gap.
+func (c *tcpConn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.draining = true
+	c.drainAt = time.Now().Add(c.gap)
+	_ = c.conn.SetReadDeadline(c.drainAt)
+}
+
+// Read reads from the connection. It returns os.ErrDeadlineExceeded when
+// a flush is due, errIdle after the idle timeout and io.EOF once a drain
+// is over.
+func (c *tcpConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	now := time.Now()
+	d := c.lastRead.Add(c.idle)
+	if due := c.b.DueAt(); !due.IsZero() && due.Before(d) {
+		d = due
+	}
+	if c.draining {
+		c.drainAt = now.Add(c.gap)
+		if c.drainAt.Before(d) {
+			d = c.drainAt
+		}
+	}
+	err := c.conn.SetReadDeadline(d)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.conn.Read(p)
+	now = time.Now()
+	if n > 0 {
+		c.lastRead = now
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.mu.Lock()
+		drained := c.draining && !now.Before(c.drainAt)
+		c.mu.Unlock()
+		switch {
+		case drained:
+			return n, io.EOF
+		case !now.Before(c.lastRead.Add(c.idle)):
+			return n, errIdle
+		}
+	}
+	return n, err
+}
+
+// senderOf returns the IP address of a peer, without port.
+func senderOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap().String()
+	}
+	return a.String()
+}

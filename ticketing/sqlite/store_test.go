@@ -1,0 +1,304 @@
+package sqlite
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tocsin-siem/tocsin/schemas"
+	"github.com/tocsin-siem/tocsin/ticketing"
+)
+
+func open(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Dir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func incident(seq int64, rule, group string) ticketing.IncidentRecord {
+	at := time.Date(2024, 3, 1, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	return ticketing.IncidentRecord{
+		Incident: schemas.Incident{
+			ID: ticketing.IncidentID(seq), Title: "t", Severity: schemas.SeverityHigh,
+			Status: schemas.StatusOpen, RuleIDs: []string{rule}, GroupKey: group,
+			Entities:  []schemas.Entity{{Type: "ip", Field: "source.ip", Value: group}},
+			FirstSeen: at, LastSeen: at.Add(time.Minute), AlertCount: 1,
+			CreatedAt: at, UpdatedAt: at,
+		},
+		Seq:       seq,
+		QuietFrom: at.Add(time.Minute),
+	}
+}
+
+func event(id uint64, original string) schemas.Event {
+	var e schemas.Event
+	e.ID = id
+	e.Timestamp = time.Date(2024, 3, 1, 10, 0, 0, 5, time.UTC)
+	e.Event.Original = original
+	e.Event.Count = 1
+	e.Source.IP = "1.2.3.4"
+	e.Message = "msg"
+	return e
+}
+
+func TestOpenMigratesAndLocks(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	var v int
+	require.NoError(t, s.w.QueryRow("PRAGMA user_version").Scan(&v))
+	require.Equal(t, len(migrations), v)
+	var mode string
+	require.NoError(t, s.w.QueryRow("PRAGMA journal_mode").Scan(&mode))
+	require.Equal(t, "wal", mode)
+	require.FileExists(t, filepath.Join(dir, FileName))
+
+	_, err := Open(context.Background(), Options{Dir: dir})
+	require.ErrorContains(t, err, "another tocsin process uses this data directory")
+
+	// A database from a newer tocsin is refused, not half-migrated.
+	_, err = s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = Open(context.Background(), Options{Dir: dir})
+	require.ErrorContains(t, err, "is newer than this tocsin knows")
+}
+
+func TestOpenRejectsBadOptions(t *testing.T) {
+	_, err := Open(context.Background(), Options{})
+	require.ErrorContains(t, err, "no directory given")
+	_, err = Open(context.Background(), Options{Dir: t.TempDir(), MaxParseFailures: -1})
+	require.ErrorContains(t, err, "may not be negative")
+	_, err = Open(context.Background(), Options{Dir: filepath.Join(t.TempDir(), "a?b")})
+	require.ErrorContains(t, err, "may not hold")
+}
+
+func TestIncidentRoundTrip(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	r := incident(7, "ssh-bf", "1.2.3.4")
+	r.Assignee = "bob"
+	r.Comments = []schemas.Comment{{Author: "ignored", Text: "comments are written through Batch.Comments"}}
+	c := schemas.Comment{Author: "bob", Text: "ünïcode\n", At: r.CreatedAt}
+	require.NoError(t, s.Apply(ctx, &ticketing.Batch{
+		Incidents: []ticketing.IncidentRecord{r},
+		Comments:  []ticketing.CommentRecord{{IncidentID: r.ID, Comment: c}},
+		Changes:   []schemas.Change{{IncidentID: r.ID, Field: "status", New: "open", By: "rule:ssh-bf", At: r.CreatedAt}},
+	}))
+	got, err := s.Incident(ctx, r.ID)
+	require.NoError(t, err)
+	require.True(t, got.FirstSeen.Equal(r.FirstSeen))
+	require.Equal(t, 123456789, got.FirstSeen.Nanosecond(), "nanoseconds kept")
+	require.Equal(t, time.UTC, got.FirstSeen.Location())
+	require.True(t, got.QuietFrom.Equal(r.QuietFrom))
+	require.True(t, got.ResolvedAt.IsZero())
+	require.Equal(t, r.Entities, got.Entities)
+	require.Equal(t, r.RuleIDs, got.RuleIDs)
+	require.Equal(t, int64(7), got.Seq)
+	require.Equal(t, "bob", got.Assignee)
+	require.Len(t, got.Comments, 1)
+	require.Equal(t, "ünïcode\n", got.Comments[0].Text)
+
+	// Writing the record again replaces it.
+	r.Status = schemas.StatusResolved
+	r.ResolvedAt = r.LastSeen.Add(time.Hour)
+	require.NoError(t, s.Apply(ctx, &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}}))
+	got, err = s.Incident(ctx, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, schemas.StatusResolved, got.Status)
+	require.True(t, got.ResolvedAt.Equal(r.ResolvedAt))
+
+	st, err := s.LoadActive(ctx)
+	require.NoError(t, err)
+	require.Empty(t, st.Active)
+	require.Equal(t, int64(7), st.LastSeq)
+
+	h, err := s.History(ctx, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, []schemas.Change{{IncidentID: r.ID, Field: "status", New: "open", By: "rule:ssh-bf", At: r.CreatedAt.UTC()}}, h)
+
+	_, err = s.Incident(ctx, "INC-404")
+	require.ErrorIs(t, err, ticketing.ErrNotFound)
+}
+
+func TestApplyIsAtomic(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	r := incident(1, "r", "g")
+	a := schemas.Alert{ID: "a1", RuleID: "r", Events: []schemas.Event{event(1, "x")}}
+	orphan := schemas.Alert{ID: "a2", RuleID: "r"}
+	err := s.Apply(ctx, &ticketing.Batch{
+		Incidents: []ticketing.IncidentRecord{r},
+		Alerts:    []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}, {IncidentID: "INC-missing", Alert: &orphan}},
+	})
+	require.ErrorContains(t, err, "cannot write alert a2")
+	_, err = s.Incident(ctx, r.ID)
+	require.ErrorIs(t, err, ticketing.ErrNotFound, "the incident of the failed batch was not kept")
+	known, err := s.KnownAlerts(ctx, []string{"a1", "a2"})
+	require.NoError(t, err)
+	require.Empty(t, known)
+}
+
+func TestAlertsAndEvents(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	r := incident(1, "r", "g")
+	// Bytes that are not UTF-8 survive in the original line.
+	odd := "Mar  1 10:00:00 h sshd[1]: user \xff\xfe\x00 end"
+	a := schemas.Alert{ID: "a1", RuleID: "r", Severity: schemas.SeverityLow, EventsTotal: 10,
+		Events: []schemas.Event{event(1<<63|5, odd), event(2, "second"), event(3, "third")}}
+	b := &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}, Alerts: []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}}}
+	require.NoError(t, s.Apply(ctx, b))
+	// The same alert again is skipped with its events.
+	require.NoError(t, s.Apply(ctx, b))
+
+	alerts, total, err := s.Alerts(ctx, r.ID, ticketing.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, 3, alerts[0].EventsStored)
+	require.Equal(t, 10, alerts[0].EventsTotal)
+	require.Nil(t, alerts[0].Events)
+
+	evs, total, err := s.Events(ctx, "a1", ticketing.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 3, total)
+	require.Len(t, evs, 3)
+	require.Equal(t, odd, evs[0].Event.Original)
+	require.Equal(t, uint64(1<<63|5), evs[0].ID)
+	require.Equal(t, a.Events[0], evs[0])
+
+	evs, _, err = s.Events(ctx, "a1", ticketing.Page{Limit: 1, Offset: 2})
+	require.NoError(t, err)
+	require.Equal(t, []schemas.Event{a.Events[2]}, evs)
+
+	// The indexed columns hold the event's id bits, time and line.
+	var id int64
+	var ts, orig string
+	require.NoError(t, s.r.QueryRow(`SELECT id, timestamp, original FROM events WHERE alert_id = 'a1' AND pos = 0`).Scan(&id, &ts, &orig))
+	require.Equal(t, uint64(1<<63|5), uint64(id))
+	require.Equal(t, "2024-03-01T10:00:00.000000005Z", ts)
+	require.Equal(t, odd, orig)
+}
+
+func TestKnownAlertsManyIDs(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	r := incident(1, "r", "g")
+	b := &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}}
+	var ids []string
+	for i := range 1200 {
+		id := fmt.Sprintf("a%d", i)
+		ids = append(ids, id, "missing-"+id)
+		if i%2 == 0 {
+			b.Alerts = append(b.Alerts, ticketing.AlertRecord{IncidentID: r.ID, Alert: &schemas.Alert{ID: id, RuleID: "r"}})
+		}
+	}
+	require.NoError(t, s.Apply(ctx, b))
+	known, err := s.KnownAlerts(ctx, ids)
+	require.NoError(t, err)
+	require.Len(t, known, 600)
+	require.Contains(t, known, "a1198")
+	require.NotContains(t, known, "a1199")
+}
+
+// sharedData finds the project's shared data folder: <repo>/../shared/data.
+func sharedData(t *testing.T, rel string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "data", rel)
+			if _, err := os.Stat(p); err != nil {
+				t.Skipf("shared test data %s is missing (%v); it lives beside the repository", rel, err)
+			}
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("cannot find the repository root above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// TestRealLinesRoundTrip stores the 2,000 lines of the Loghub OpenSSH
+// sample as events and reads them back byte for byte.
+func TestRealLinesRoundTrip(t *testing.T) {
+	path := sharedData(t, "loghub/OpenSSH/OpenSSH_2k.log")
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	require.NoError(t, sc.Err())
+	require.Len(t, lines, 2000)
+
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	r := incident(1, "r", "g")
+	a := schemas.Alert{ID: "a1", RuleID: "r"}
+	for i, l := range lines {
+		a.Events = append(a.Events, event(uint64(i), l))
+	}
+	require.NoError(t, s.Apply(ctx, &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r},
+		Alerts: []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}}}))
+	got, total, err := s.Events(ctx, "a1", ticketing.Page{})
+	require.NoError(t, err)
+	require.Equal(t, 2000, total)
+	for i := range lines {
+		require.Equal(t, lines[i], got[i].Event.Original, "line %d", i+1)
+	}
+}
+
+func TestParseFailureRetention(t *testing.T) {
+	s, err := Open(context.Background(), Options{Dir: t.TempDir(), MaxParseFailures: 100})
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	for b := range 5 {
+		var fs []schemas.ParseFailure
+		for i := range 70 {
+			fs = append(fs, schemas.ParseFailure{Source: "udp", Reason: "no_header", Raw: fmt.Appendf(nil, "%d", b*70+i)})
+		}
+		require.NoError(t, s.AddParseFailures(ctx, fs))
+	}
+	p, err := s.ParseFailures(ctx, ticketing.FailureQuery{Page: ticketing.Page{Limit: 1000}})
+	require.NoError(t, err)
+	require.Equal(t, 100, p.Total)
+	require.Equal(t, "349", string(p.Failures[0].Raw))
+	require.Equal(t, "250", string(p.Failures[99].Raw))
+}
+
+func TestTimeEncoding(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2262, 4, 12, 0, 0, 0, 0, time.UTC), // past int64 nanoseconds
+		time.Date(9999, 12, 31, 21, 59, 59, 999999999, time.FixedZone("X", -7200)),
+	} {
+		v := encTime(tm)
+		got, err := decTime(sql.NullString{String: v.(string), Valid: true})
+		require.NoError(t, err)
+		require.True(t, tm.Equal(got), "%s -> %v -> %s", tm, v, got)
+	}
+	require.Equal(t, "9999-12-31T23:59:59.999999999Z", encTime(time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)))
+	require.Equal(t, "0000-01-01T00:00:00.000000000Z", encTime(time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)))
+	require.Nil(t, encTime(time.Time{}))
+	got, err := decTime(sql.NullString{})
+	require.NoError(t, err)
+	require.True(t, got.IsZero())
+	_, err = decTime(sql.NullString{String: "yesterday", Valid: true})
+	require.ErrorContains(t, err, "bad stored time")
+}
