@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		Store:       store,
 		QuietPeriod: cfg.Ticketing.QuietPeriod,
 		Webhooks:    webhookConfigs(cfg.Ticketing.Webhooks),
-		Logger:      log.With().Str("component", "ticketing").Logger(),
+		Logger:      log,
 		Registerer:  reg,
 	})
 	if err != nil {
@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		Alerts:        alertQ,
 		Shards:        cfg.Engine.Shards,
 		EvidenceLimit: cfg.Engine.EvidenceLimit,
-		Logger:        log.With().Str("component", "engine").Logger(),
+		Logger:        log,
 		Registerer:    reg,
 	})
 	if err != nil {
@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		Events:     eventQ,
 		Failures:   failQ,
 		Location:   cfg.Location(),
-		Logger:     log.With().Str("component", "ingest").Logger(),
+		Logger:     log,
 		Registerer: reg,
 	})
 	if err != nil {
@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			Manager:  mgr,
 			Gatherer: reg,
 			Token:    cfg.HTTP.Token,
-			Logger:   log.With().Str("component", "api").Logger(),
+			Logger:   log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

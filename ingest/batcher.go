@@ -131,8 +131,10 @@ func (b *Batcher) DueAt() time.Time {
 // Line handles one line without its terminator. line is copied, so the
 // caller may reuse it at once. received is when the line arrived (replay
 // passes its reference time); sender is the peer's IP address or
-// "file:" + path. A line that does not parse becomes a failure. The error
-// is a publish error: the batch it concerned is lost and counted.
+// "file:" + path. A line that does not parse becomes a failure. Line
+// publishes when a batch is full; a live producer calls FlushDue when
+// DueAt passes. The error is a publish error: the batch it concerned is
+// lost and counted.
 func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sender string) error {
 	b.seq++
 	b.nLines++
@@ -174,7 +176,7 @@ func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sen
 		b.oldest = received
 	}
 	b.events = append(b.events, ev)
-	if len(b.events) >= b.p.batch || received.Sub(b.oldest) >= b.p.interval {
+	if len(b.events) >= b.p.batch {
 		return b.Flush(ctx)
 	}
 	return nil
@@ -218,7 +220,7 @@ func (b *Batcher) fail(ctx context.Context, raw []byte, received time.Time, send
 	}
 	b.failures = append(b.failures, f)
 	b.failRaw += len(raw)
-	if len(b.failures) >= b.p.batch || b.failRaw >= maxFailureBytes || received.Sub(b.oldest) >= b.p.interval {
+	if len(b.failures) >= b.p.batch || b.failRaw >= maxFailureBytes {
 		return b.Flush(ctx)
 	}
 	return nil

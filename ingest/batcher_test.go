@@ -88,10 +88,11 @@ func TestBatcherBatchesBySizeAndInterval(t *testing.T) {
 	require.Equal(t, []int{3, 3, 1}, tp.sink.batches)
 	require.True(t, b.DueAt().IsZero())
 
-	// A line received an interval after the oldest pending one flushes
-	// the batch at once.
-	require.NoError(t, b.Line(ctx, []byte(sshLine("h", 1, "u")), t0, "s"))
-	require.NoError(t, b.Line(ctx, []byte(sshLine("h", 2, "u")), t0.Add(time.Second), "s"))
+	// The interval counts from the oldest pending line.
+	require.NoError(t, b.Line(ctx, []byte(sshLine("h", 1, "u")), t0.Add(5*time.Second), "s"))
+	require.NoError(t, b.Line(ctx, []byte(sshLine("h", 2, "u")), t0.Add(6*time.Second), "s"))
+	require.Equal(t, t0.Add(6*time.Second), b.DueAt())
+	require.NoError(t, b.FlushDue(ctx, t0.Add(6*time.Second)))
 	require.Equal(t, []int{3, 3, 1, 2}, tp.sink.batches)
 }
 

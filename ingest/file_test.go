@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +217,34 @@ func TestReadFilesLoghubOpenSSH(t *testing.T) {
 		seen[e.ID] = true
 	}
 	require.Equal(t, 2000.0, tp.metric(t, "tocsin_ingest_events_total", "source", "file"))
+}
+
+// FuzzLineReader checks the file line splitter against a plain split on
+// LF: same number of lines, each the segment without its CR, cut to the
+// limit and flagged when longer.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\nccc"), uint8(2), uint8(16))
+	f.Add([]byte(strings.Repeat("x", 100)+"\n\n\r\n"), uint8(10), uint8(16))
+	f.Add([]byte("\r\r\r\n"), uint8(1), uint8(20))
+	f.Fuzz(func(t *testing.T, data []byte, lim, bufSize uint8) {
+		limit := int(lim%64) + 1
+		lr := lineReader{r: bufio.NewReaderSize(bytes.NewReader(data), int(bufSize%64)+16), max: limit}
+		segments := bytes.Split(data, []byte("\n"))
+		if len(segments[len(segments)-1]) == 0 {
+			segments = segments[:len(segments)-1]
+		}
+		for i := 0; ; i++ {
+			line, tooLong, err := lr.next()
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF)
+				require.Equal(t, len(segments), i)
+				return
+			}
+			require.Less(t, i, len(segments))
+			want := bytes.TrimSuffix(segments[i], []byte("\r"))
+			require.LessOrEqual(t, len(line), limit)
+			require.Equal(t, len(want) > limit, tooLong)
+			require.Equal(t, want[:min(len(want), limit)], line)
+		}
+	})
 }

@@ -155,10 +155,10 @@ func TestLoadProblems(t *testing.T) {
 		{"unknown root", rule("    kind: match\n    condition: evnt.action == \"x\"\n"),
 			[]string{`rules/r.yaml:6: rule "r1": condition: unknown field evnt (evnt); did you mean event?`}},
 		{"syntax error", rule("    kind: match\n    condition: event.action == \n"),
-			[]string{`rules/r.yaml:6: rule "r1": condition: unexpected token EOF (at column 16)`}},
+			[]string{`rules/r.yaml:6: rule "r1": condition: unexpected token EOF (at column 15)`}},
 		{"missing condition and kind", rule(""), []string{
-			`rules/r.yaml:2: rule "r1": condition: missing (required)`,
 			`rules/r.yaml:2: rule "r1": kind: missing (required)`,
+			`rules/r.yaml:2: rule "r1": condition: missing (required)`,
 		}},
 		{"followed_by problems", rule(`    kind: threshold
     condition: event.action == "ssh_login"
@@ -172,7 +172,7 @@ func TestLoadProblems(t *testing.T) {
 			`rules/r.yaml:7: rule "r1": threshold: must be between 1 and 100000, got 0`,
 			`rules/r.yaml:8: rule "r1": window: must be positive, got -1m`,
 			`rules/r.yaml:9: rule "r1": distinct: unknown field "user.nam"; did you mean user.name?`,
-			`rules/r.yaml:10: rule "r1": followed_by.within: missing (required)`,
+			`rules/r.yaml:11: rule "r1": followed_by.within: missing (required)`,
 			`rules/r.yaml:12: rule "r1": followed_by.withn: unknown key (want one of: condition, within)`,
 		}},
 		{"match takes no threshold keys", rule("    kind: match\n    condition: event.action == \"x\"\n    window: 1m\n"),
@@ -239,7 +239,7 @@ func TestLoadTestSpecProblems(t *testing.T) {
 		`rules/r.yaml:12: test "one": now: want an RFC 3339 time such as 2024-12-10T06:55:46Z, got "yesterday"`,
 		`rules/r.yaml:14: test "one": events.event.actoin: unknown field actoin (event.actoin); did you mean event.action?`,
 		`rules/r.yaml:14: test "one": events.event.count: event.count wants an integer, got "many"`,
-		`rules/r.yaml:15: test "one": events.event: event is a group of fields; set its members (event.kind, event.category, event.action, event.outcome, event.reason, event.dataset, event.count, event.created, event.original)`,
+		`rules/r.yaml:15: test "one": events.event: event is a group of fields; set its members (event.action, event.category, event.count, event.created, event.dataset, event.kind, event.original, event.outcome, event.reason)`,
 		`rules/r.yaml:18: test "one": expect.group.user.name: rule "ssh-bf" does not group by user.name (group_by: source.ip)`,
 		`rules/r.yaml:19: test "one": expect.cout: unknown key (want one of: count, group, rule)`,
 		`rules/r.yaml:20: test "one": expect.rule: no rule "other" in this file (a test runs the rules of its own file)`,
@@ -278,8 +278,8 @@ func TestLoadTests(t *testing.T) {
 	require.Equal(t, []string{"ssh-bf"}, tc.Rules)
 	require.Equal(t, "2024-12-31T00:00:00Z", tc.Now.Format(time.RFC3339))
 	require.Equal(t, []TestLine{
-		{Text: "Dec 10 06:55:46 h sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2", Line: 15},
-		{Text: "Dec 10 06:55:47 h sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2", Line: 17},
+		{Text: "Dec 10 06:55:46 h sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2", Line: 14},
+		{Text: "Dec 10 06:55:47 h sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2", Line: 16},
 	}, tc.Lines)
 	require.Len(t, tc.Events, 2)
 	require.Equal(t, tc.Now.Add(90*time.Second), tc.Events[0].Timestamp)
