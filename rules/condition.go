@@ -50,8 +50,8 @@ func (c *Condition) Index() IndexHint { return c.index }
 // Native reports whether the condition is decided without the expr VM.
 func (c *Condition) Native() bool { return c.program == nil }
 
-// Match evaluates the condition on ev. m is scratch space for the VM; it
-// is reusable across calls but not safe for concurrent use. A run-time
+// Match evaluates the condition on ev. m (not nil) is scratch space for
+// the VM; it is reusable across calls but not safe for concurrent use. A run-time
 // error (only possible in the VM part) counts as no match and is
 // returned so the caller can count it.
 func (c *Condition) Match(ev *schemas.Event, m *vm.VM) (bool, error) {

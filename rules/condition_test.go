@@ -97,7 +97,7 @@ func TestConditionProblems(t *testing.T) {
 		`in_list(source.ip, "scaners")`:             `in_list: unknown list "scaners" (loaded lists: scanners)`,
 		`let x = 1; x == 1 && y == 2`:               "unknown field y (y)",
 		`all(["a"], {.name == "a"}) && nope == "a"`: "unknown field nope (nope)",
-		"":                                          "empty expression",
+		"": "empty expression",
 	}
 	for src, want := range tests {
 		_, problems := compileCondition(src, lists)

@@ -2,8 +2,8 @@ package rules
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"

@@ -300,6 +300,31 @@ func TestFramerReadErrorKeepsState(t *testing.T) {
 	_, err := f.Next()
 	require.ErrorIs(t, err, boom)
 	require.Equal(t, len("20 <13>partial"), f.Buffered())
+	require.Equal(t, "20 <13>partial", string(f.Rest()))
+}
+
+func TestFramerRest(t *testing.T) {
+	boom := errors.New("idle")
+	// The rest of a message already reported as too long is not a
+	// message of its own.
+	r := io.MultiReader(strings.NewReader(strings.Repeat("x", 40)), iotest.ErrReader(boom))
+	f := New(r, 16)
+	fr, err := f.Next()
+	require.NoError(t, err)
+	require.Equal(t, KindTooLong, fr.Kind)
+	_, err = f.Next()
+	require.ErrorIs(t, err, boom)
+	require.Empty(t, f.Rest())
+
+	// An unfinished newline message, cut to the limit.
+	r = io.MultiReader(strings.NewReader("ok\n"+strings.Repeat("y", 17)), iotest.ErrReader(boom))
+	f = New(r, 20)
+	fr, err = f.Next()
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(fr.Data))
+	_, err = f.Next()
+	require.ErrorIs(t, err, boom)
+	require.Equal(t, strings.Repeat("y", 17), string(f.Rest()))
 }
 
 func TestKindString(t *testing.T) {
