@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	quiet := fs.Duration("quiet-period", 24*time.Hour, "an incident without alerts for this long (in event time) is resolved")
 	shards := fs.Int("shards", 0, "engine goroutines (0: GOMAXPROCS)")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (when it is a terminal), always or never")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the replay to this file")
 	keep := fs.String("data-dir", "", "keep the incidents in this folder's store (default: a temporary one, removed at the end)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
@@ -102,6 +104,17 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("cannot start ingest: %w", err)
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cannot write CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cannot start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	opts := ingest.FileOptions{Received: func() time.Time { return ref }}
 	if showProgress {

@@ -245,10 +245,12 @@ loop:
 	if err := eng.SaveSnapshot(snapPath); err != nil {
 		errs = append(errs, fmt.Errorf("cannot save engine windows: %w", err))
 	}
-	errs = append(errs, eng.Close(stopCtx), alertQ.Close(stopCtx), failQ.Close(stopCtx), mgr.Close(stopCtx))
+	errs = append(errs, eng.Close(stopCtx), alertQ.Close(stopCtx), failQ.Close(stopCtx))
+	// The API answers until every accepted line has become an incident.
 	if err := srv.Shutdown(stopCtx); err != nil {
 		errs = append(errs, fmt.Errorf("cannot stop the HTTP server: %w", err))
 	}
+	errs = append(errs, mgr.Close(stopCtx))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

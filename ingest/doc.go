@@ -26,9 +26,22 @@
 // tocsin reads. Trailing CR and NUL bytes are dropped from each line.
 //
 // TCP: RFC 6587 octet counting and newline (LF or NUL) framing, detected per
-// message; see package ingest/framing.
+// message; see package ingest/framing. Digits followed by a space start an
+// octet-counted frame; digits followed by anything else start an ordinary
+// newline-framed message (an RFC 3339 stamp without PRI, say); a digit run
+// too long to be a count is a "bad_octet_count" failure. An octet-counted
+// message cut by the end of the connection is a "truncated" failure; so is
+// the unfinished message of a connection closed for idleness.
 //
 // Files: plain or gzip (detected by the magic bytes), one line per LF.
+//
+// # Stopping
+//
+// Stop drains: each TCP connection (including connections the kernel had
+// queued for accepting) and the UDP socket are read until nothing has
+// arrived for the drain timeout, and everything read is published before
+// Stop returns. Stop's context bounds the drain and the final publishes; a
+// publisher that ignores its context can hold Stop up.
 //
 // # Performance
 //

@@ -74,9 +74,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "tocsin", Subsystem: "ingest", Name: "connections",
 			Help: "Open connections.",
 		}, []string{"source"}),
-		rejected: counter("connections_rejected_total", "Connections closed at accept because the connection limit was reached.", "source"),
-		idle:     counter("idle_timeouts_total", "Connections closed after the idle timeout.", "source"),
-		kinds:    map[Kind]*kindMetrics{},
+		rejected: counter("connections_rejected_total",
+			"Connections closed at accept because the connection limit was reached.", "source"),
+		idle:  counter("idle_timeouts_total", "Connections closed after the idle timeout.", "source"),
+		kinds: map[Kind]*kindMetrics{},
 	}
 	if reg == nil {
 		return m, nil
@@ -87,7 +88,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
-				return nil, fmt.Errorf("cannot register ingest metrics: a pipeline is already registered with this registry: %w", err)
+				return nil, fmt.Errorf("cannot register ingest metrics: "+
+					"a pipeline is already registered with this registry: %w", err)
 			}
 			return nil, fmt.Errorf("cannot register ingest metrics: %w", err)
 		}

@@ -44,10 +44,10 @@ type TCPListener struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	conns      map[*tcpConn]struct{}
-	stopping   bool
-	seq        uint64
+	mu       sync.Mutex
+	conns    map[*tcpConn]struct{}
+	stopping bool
+	seq      uint64
 }
 
 // NewTCPListener checks opts and returns a listener that Start binds.
@@ -79,7 +79,10 @@ func (l *TCPListener) Start(ctx context.Context) error {
 	}
 	l.ln = ln
 	l.runCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	l.logger.Info().Str("address", ln.Addr().String()).Int("max_connections", l.opts.MaxConnections).Msg("listening for syslog")
+	l.logger.Info().
+		Str("address", ln.Addr().String()).
+		Int("max_connections", l.opts.MaxConnections).
+		Msg("listening for syslog")
 	l.wg.Add(1)
 	go l.accept()
 	return nil
@@ -189,7 +192,8 @@ func (l *TCPListener) admit(conn net.Conn) {
 				Str("remote", conn.RemoteAddr().String()).
 				Int("limit", l.opts.MaxConnections).
 				Int("count", n).
-				Msg("tcp connection refused: connection limit reached; raise the listener's max connections if senders are legitimate")
+				Msg("tcp connection refused: connection limit reached; " +
+					"raise the listener's max connections if senders are legitimate")
 		}
 		return
 	}
@@ -262,7 +266,8 @@ func (l *TCPListener) frame(c *tcpConn, f framing.Frame) error {
 	case framing.KindTooLong:
 		detail := "message longer than " + strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
 		if f.Octet {
-			detail = "octet count " + strconv.Itoa(f.Declared) + " above the limit of " + strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
+			detail = "octet count " + strconv.Itoa(f.Declared) + " above the limit of " +
+				strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
 		}
 		return b.Reject(ctx, f.Data, at, c.sender, ReasonTooLong, detail)
 	case framing.KindTruncated:
@@ -280,7 +285,10 @@ func (l *TCPListener) closed(c *tcpConn, err error) {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 	case errors.Is(err, errIdle):
 		l.km.idle.Inc()
-		l.logger.Debug().Str("remote", c.conn.RemoteAddr().String()).Dur("idle_timeout", c.idle).Msg("closing idle tcp connection")
+		l.logger.Debug().
+			Str("remote", c.conn.RemoteAddr().String()).
+			Dur("idle_timeout", c.idle).
+			Msg("closing idle tcp connection")
 	default:
 		l.logger.Debug().Err(err).Str("remote", c.conn.RemoteAddr().String()).Msg("tcp connection ended")
 	}

@@ -63,7 +63,9 @@ func (l *UDPListener) Start(ctx context.Context) error {
 	}
 	conn := pc.(*net.UDPConn)
 	if err := conn.SetReadBuffer(l.opts.ReadBufferSize); err != nil {
-		l.logger.Warn().Err(err).Int("bytes", l.opts.ReadBufferSize).Msg("cannot set udp receive buffer; keeping the kernel default")
+		l.logger.Warn().Err(err).
+			Int("bytes", l.opts.ReadBufferSize).
+			Msg("cannot set udp receive buffer; keeping the kernel default")
 	}
 	l.conn = conn
 	l.runCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))

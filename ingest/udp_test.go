@@ -150,3 +150,23 @@ func TestUDPStartErrors(t *testing.T) {
 	require.ErrorContains(t, err, "max message size -1 is negative")
 	require.ErrorContains(t, err, "drain timeout -1ns is negative")
 }
+
+func TestUDPHardStop(t *testing.T) {
+	bb := &blockingBus{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	tp := newTestPipeline(t, func(o *PipelineOptions) {
+		o.Events = bb
+		o.BatchSize = 1
+	})
+	l, c := startUDP(t, tp, ListenerOptions{})
+	send(t, c, sshLine("h", 1, "u"), sshLine("h", 2, "v"))
+	<-bb.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := l.Stop(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "cannot drain udp syslog listener")
+	// The first line was read and lost with its publish; the second was
+	// never read off the socket.
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_dropped_total", "source", "udp"))
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_lines_total", "source", "udp"))
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -193,14 +192,15 @@ func exprProblem(src string, err error) condProblem {
 
 // lineOf returns the 1-based line of the rune offset pos in src.
 func lineOf(src string, pos int) int {
-	line := 1
-	for i, r := range src {
-		if utf8.RuneCountInString(src[:i]) >= pos {
+	line, n := 1, 0
+	for _, r := range src {
+		if n >= pos {
 			break
 		}
 		if r == '\n' {
 			line++
 		}
+		n++
 	}
 	return line
 }

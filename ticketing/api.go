@@ -44,7 +44,11 @@ type APIOptions struct {
 //	GET   /healthz
 //	GET   /metrics
 //
-// Answers are JSON; errors are {"error": "..."} with a 4xx or 5xx status.
+// Lists are newest first; an incident's alerts and events oldest first.
+// Answers are JSON; errors are {"error": "..."} with a 4xx or 5xx status:
+// 400 for a malformed request, 401 without the token, 404 for an unknown
+// incident, 409 for a status change the incident's state forbids, 413
+// for a body over 1 MiB, 503 while shutting down.
 // Unknown or repeated query parameters and unknown body fields are
 // rejected with 400.
 func NewAPI(opts APIOptions) http.Handler {
@@ -239,6 +243,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.As(err, &transition):
 		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "tocsin is shutting down")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	default:

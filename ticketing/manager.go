@@ -1,6 +1,7 @@
 package ticketing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tocsin-siem/tocsin/bus"
 	"github.com/tocsin-siem/tocsin/schemas"
 )
 
@@ -55,6 +57,9 @@ type Manager struct {
 	quiet time.Duration
 	now   func() time.Time
 	log   zerolog.Logger
+	// noisy logs per incident, sampled: a spray of source addresses
+	// opens incidents faster than anyone reads log lines.
+	noisy zerolog.Logger
 	met   *metrics
 	hooks []*hook
 
@@ -88,10 +93,7 @@ func New(opts Options) (*Manager, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	met, err := newMetrics(opts.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("cannot register ticketing metrics: %w", err)
-	}
+	met := newMetrics()
 	m := &Manager{
 		store:  opts.Store,
 		quiet:  opts.QuietPeriod,
@@ -100,6 +102,7 @@ func New(opts Options) (*Manager, error) {
 		met:    met,
 		active: map[string]*IncidentRecord{},
 	}
+	m.noisy = m.log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute})
 	for i, c := range opts.Webhooks {
 		h, err := newHook(c, m.log, met)
 		if err != nil {
@@ -108,8 +111,12 @@ func New(opts Options) (*Manager, error) {
 		m.hooks = append(m.hooks, h)
 	}
 	if err := m.load(context.Background()); err != nil {
-		met.storeErrors.Inc()
 		return nil, err
+	}
+	// Registered last, so that a failed New leaves the registry as it
+	// was and can be retried with it.
+	if err := met.register(opts.Registerer); err != nil {
+		return nil, fmt.Errorf("cannot register ticketing metrics: %w", err)
 	}
 	for _, h := range m.hooks {
 		h.start()
@@ -158,8 +165,10 @@ func (m *Manager) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// errClosed is returned by the writers after Close.
-var errClosed = errors.New("cannot use ticketing manager: it is closed")
+// ErrClosed is returned by Handle, Sweep and Patch after Close.
+var ErrClosed = errors.New("ticketing manager is closed")
+
+var _ bus.Handler[schemas.Alert] = (*Manager)(nil)
 
 // Handle files each alert under an incident. It implements
 // bus.Handler[schemas.Alert]. A batch is written in one store transaction:
@@ -172,7 +181,7 @@ func (m *Manager) Handle(ctx context.Context, alerts []schemas.Alert) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return errClosed
+		return ErrClosed
 	}
 	ids := make([]string, 0, len(alerts))
 	for i := range alerts {
@@ -220,7 +229,7 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return errClosed
+		return ErrClosed
 	}
 	var due []*IncidentRecord
 	for _, r := range m.active {
@@ -231,7 +240,7 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) error {
 	if len(due) == 0 {
 		return nil
 	}
-	slices.SortFunc(due, func(a, b *IncidentRecord) int { return int(a.Seq - b.Seq) })
+	slices.SortFunc(due, func(a, b *IncidentRecord) int { return cmp.Compare(a.Seq, b.Seq) })
 	tx := m.begin()
 	for _, r := range due {
 		tx.autoResolve(tx.touch(r))

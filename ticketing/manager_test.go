@@ -2,6 +2,11 @@ package ticketing_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,3 +395,68 @@ func repeat(s string, n int) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestConcurrentUse runs the writers and the API readers at once; run
+// with -race it checks the locking, and the totals check that no alert
+// was lost or counted twice. The goroutines report with t.Errorf, since
+// require may stop only the test's own goroutine.
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	api := ticketing.NewAPI(ticketing.APIOptions{Manager: e.m, Gatherer: e.reg})
+	const batches, perBatch, keys = 40, 10, 20
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for b := range batches {
+			var alerts []schemas.Alert
+			for i := range perBatch {
+				n := b*perBatch + i
+				alerts = append(alerts, mkAlert("ssh-bf", fmt.Sprintf("10.0.0.%d", n%keys), schemas.SeverityMedium,
+					t0.Add(time.Duration(n)*time.Second)))
+			}
+			if err := e.m.Handle(ctx, alerts); err != nil {
+				t.Errorf("handle: %v", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range batches {
+			if err := e.m.Sweep(ctx, t0); err != nil {
+				t.Errorf("sweep: %v", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range batches {
+			_, err := e.m.Patch(ctx, "INC-000001", ticketing.Patch{Comment: "seen"}, "bob")
+			if err != nil && !errors.Is(err, ticketing.ErrNotFound) {
+				t.Errorf("patch: %v", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range batches {
+			for _, target := range []string{"/api/v1/incidents?limit=5", "/api/v1/incidents/INC-000001", "/metrics"} {
+				rec := httptest.NewRecorder()
+				api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+				if rec.Code != http.StatusOK && rec.Code != http.StatusNotFound {
+					t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
+					return
+				}
+			}
+		}
+	})
+	wg.Wait()
+
+	list, total := e.list(ticketing.IncidentQuery{})
+	require.Equal(t, keys, total)
+	sum := 0
+	for _, inc := range list {
+		sum += inc.AlertCount
+	}
+	require.Equal(t, batches*perBatch, sum)
+	require.Equal(t, float64(keys), e.metric("tocsin_ticketing_incidents_open", "severity", "medium"))
+}

@@ -25,6 +25,7 @@ const (
 const numSeverities = int(schemas.SeverityCritical) + 1
 
 type metrics struct {
+	all         []prometheus.Collector
 	alerts      map[string]prometheus.Counter
 	opened      [numSeverities]prometheus.Counter
 	open        [numSeverities]prometheus.Gauge
@@ -33,10 +34,9 @@ type metrics struct {
 	failures    prometheus.Counter
 }
 
-// newMetrics builds the stage's metrics and registers them with reg when
-// it is not nil. Every label child exists from the start, so each series
-// reads 0 before its first event.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics builds the stage's metrics. Every label child exists from
+// the start, so each series reads 0 before its first event.
+func newMetrics() *metrics {
 	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tocsin_ticketing_alerts_total",
 		Help: "Alerts received by the ticketing stage, by what became of them.",
@@ -63,6 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	})
 
 	m := &metrics{
+		all:         []prometheus.Collector{alerts, opened, open, storeErrors, deliveries, failures},
 		alerts:      map[string]prometheus.Counter{},
 		deliveries:  map[string]prometheus.Counter{},
 		storeErrors: storeErrors,
@@ -79,14 +80,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.opened[s] = opened.WithLabelValues(name)
 		m.open[s] = open.WithLabelValues(name)
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{alerts, opened, open, storeErrors, deliveries, failures} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
+	return m
+}
+
+// register registers the metrics with reg, when it is not nil.
+func (m *metrics) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range m.all {
+		if err := reg.Register(c); err != nil {
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }
 
 func (m *metrics) openGauge(s schemas.Severity) prometheus.Gauge {

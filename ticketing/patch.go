@@ -91,7 +91,7 @@ func (m *Manager) Patch(ctx context.Context, id string, p Patch, actor string) (
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return schemas.Incident{}, errClosed
+		return schemas.Incident{}, ErrClosed
 	}
 	cur, err := m.store.Incident(ctx, id)
 	if err != nil {

@@ -141,7 +141,8 @@ type Page struct {
 	Offset int
 }
 
-// IncidentQuery filters a list of incidents. Zero fields match anything.
+// IncidentQuery filters a list of incidents. Zero fields match anything;
+// a zero Limit returns every match.
 type IncidentQuery struct {
 	Status schemas.Status
 	// Severity, when set, matches that severity exactly.
@@ -153,7 +154,7 @@ type IncidentQuery struct {
 }
 
 // FailureQuery filters a list of parse failures. Empty fields match
-// anything.
+// anything; a zero Limit returns every match.
 type FailureQuery struct {
 	Reason string
 	Source string

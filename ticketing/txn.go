@@ -239,6 +239,11 @@ func (m *Manager) commit(ctx context.Context, tx *txn) error {
 		}
 		if sev, ok := tx.fresh[id]; ok {
 			m.met.openedCounter(sev).Inc()
+			m.noisy.Info().Str("incident", r.ID).Str("rule", r.RuleIDs[0]).
+				Str("severity", sev.String()).Msg("incident opened")
+		}
+		if _, ok := tx.was[id]; ok && r.Status == schemas.StatusResolved {
+			m.noisy.Info().Str("incident", r.ID).Str("resolution", r.Resolution).Msg("incident resolved")
 		}
 		if r.Status.Active() {
 			m.met.openGauge(r.Severity).Inc()

@@ -141,6 +141,12 @@ func (p *Parser) parse3164(line string, i int, hasPRI bool, received time.Time, 
 	} else if i < len(line) && line[i] == ' ' {
 		i++ // "<PRI> Mmm dd ..." from some network gear
 	}
+	// Not recognised: the '*' and '.' that Cisco devices put before the
+	// timestamp when their clock is not synchronised, and timestamps that
+	// start with the year ("2015 Nov 13 13:40:01"). Such lines read as
+	// having no timestamp: they get the receive time and keep the stamp in
+	// the message. Accepting them needs a rule that tells such a mark from
+	// a message that starts with '*' or '.'.
 	var st stamp
 	n, res := 0, stampNone
 	if i < len(line) {
@@ -205,6 +211,9 @@ func (p *Parser) parse3164(line string, i int, hasPRI bool, received time.Time, 
 		setHost(ev, trimCR(rest))
 		return nil
 	}
+	// Not recognised: AIX's relay prefix "Message forwarded from HOST:",
+	// which reads as hostname "Message" with no tag; the real hostname and
+	// tag stay in the message.
 	setHost(ev, rest[:sp])
 	rest = rest[sp+1:]
 	if name, procid, msg, ok := cutTag(rest); ok {

@@ -67,7 +67,7 @@ func (p *Parser) parse5424(line string, i int, received time.Time, ev *schemas.E
 	switch {
 	case end == len(line):
 	case line[end] == ' ':
-		ev.Message = strings.TrimPrefix(line[end+1:], bom)
+		ev.Message = trimCR(strings.TrimPrefix(line[end+1:], bom))
 	default:
 		return fail(ReasonBadStructuredData, "expected a space or the end of the line after STRUCTURED-DATA", end)
 	}
@@ -83,7 +83,7 @@ func headerField(line string, i, max int) (string, int, bool) {
 	i++
 	start := i
 	for i < len(line) && line[i] != ' ' {
-		if c := line[i]; c < 33 || c > 126 {
+		if line[i]-33 > 126-33 { // outside printable US-ASCII
 			return "", i, false
 		}
 		i++
@@ -151,14 +151,19 @@ func structuredData(line string, i int) (int, *Error) {
 	return i, nil
 }
 
+// sdNameByte marks the bytes allowed in an SD-ID or PARAM-NAME: printable
+// US-ASCII other than '=', ' ', ']' and '"'.
+var sdNameByte = func() (t [256]bool) {
+	for c := 33; c <= 126; c++ {
+		t[c] = c != '=' && c != ']' && c != '"'
+	}
+	return t
+}()
+
 // sdName reads an SD-ID or PARAM-NAME at line[i:].
 func sdName(line string, i int) (int, bool) {
 	start := i
-	for i < len(line) {
-		c := line[i]
-		if c < 33 || c > 126 || c == '=' || c == ']' || c == '"' {
-			break
-		}
+	for i < len(line) && sdNameByte[line[i]] {
 		i++
 	}
 	n := i - start

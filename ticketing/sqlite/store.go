@@ -38,6 +38,12 @@ type Options struct {
 }
 
 // Store is a ticketing.Store in a SQLite file.
+//
+// Only parse failures have a retention bound. Incidents, alerts, events
+// and history are kept for ever, so the file grows with the alert rate
+// (each alert stores up to the engine's evidence limit of events); an
+// operator has to archive or delete old resolved incidents by hand until
+// a retention setting for them exists.
 type Store struct {
 	w, r        *sql.DB
 	lock        *os.File
