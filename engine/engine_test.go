@@ -216,7 +216,7 @@ func TestMatchRuleAndMultiFieldGroups(t *testing.T) {
 
 func TestAlertIDsAreDeterministic(t *testing.T) {
 	run := func(shards int) []string {
-		nextID = 0
+		nextID.Store(0)
 		te := newTestEngine(t, loadRules(t, oneRule(bruteForce)), func(o *Options) { o.Shards = shards })
 		te.feed(t, interleave(burst("192.0.2.1", 10, 0, time.Second), burst("192.0.2.2", 10, 0, time.Second))...)
 		var ids []string
@@ -392,6 +392,9 @@ func TestOptionsAndClose(t *testing.T) {
 }
 
 func TestHandleDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
 	set := loadRules(t, map[string]string{"r.yaml": `rules:
   - id: bf
     title: bf

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -82,7 +82,7 @@ const bruteForce = `id: bf
 
 var t0 = time.Date(2024, 12, 10, 6, 55, 0, 0, time.UTC)
 
-var nextID uint64
+var nextID atomic.Uint64
 
 // failure is a failed ssh login from ip at t0+off.
 func failure(ip string, off time.Duration) *schemas.Event {
@@ -90,8 +90,7 @@ func failure(ip string, off time.Duration) *schemas.Event {
 }
 
 func login(ip, user, outcome string, off time.Duration, count int) *schemas.Event {
-	nextID++
-	ev := &schemas.Event{ID: nextID, Timestamp: t0.Add(off)}
+	ev := &schemas.Event{ID: nextID.Add(1), Timestamp: t0.Add(off)}
 	ev.Event.Action = schemas.ActionSSHLogin
 	ev.Event.Outcome = outcome
 	ev.Event.Count = count
@@ -173,5 +172,3 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels map
 func ipN(i int) string {
 	return netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}).String()
 }
-
-var _ = fmt.Sprint

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tocsin runs the binary and returns its stdout, stderr and exit code.
+func tocsin(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(tocsinBin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestRulesTestBuiltinPasses(t *testing.T) {
+	out, errOut, code := tocsin(t, "rules", "test")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Regexp(t, `(?m)^[1-9][0-9]* passed, 0 failed$`, out)
+}
+
+const userRule = `rules:
+  - id: admin-logins
+    title: Admin login from outside
+    severity: medium
+    kind: match
+    condition: event.action == "ssh_login" && event.outcome == "success" && user.name == "admin"
+    group_by: [source.ip]
+tests:
+  - name: admin login alerts
+    lines: |
+      Dec 10 06:55:00 bastion sshd[24317]: Accepted password for admin from 203.0.113.7 port 51022 ssh2
+    expect:
+      - rule: admin-logins
+        group: {source.ip: 203.0.113.7}
+  - name: a wrong expectation fails
+    lines: |
+      Dec 10 06:55:00 bastion sshd[24317]: Accepted password for bob from 203.0.113.8 port 51022 ssh2
+    expect:
+      - rule: admin-logins
+        group: {source.ip: 203.0.113.8}
+`
+
+func TestRulesTestReportsMismatch(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "admin.yaml"), []byte(userRule), 0o644))
+	out, _, code := tocsin(t, "rules", "test", "--no-builtin", dir)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "1 passed, 1 failed")
+	require.Contains(t, out, "a wrong expectation fails")
+}
+
+func TestMisspeltFieldNamesFileLineAndField(t *testing.T) {
+	dir := t.TempDir()
+	bad := strings.Replace(userRule, `user.name == "admin"`, `user.nmae == "admin"`, 1)
+	bad = strings.Replace(bad, "severity: medium", "severity: urgent", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "admin.yaml"), []byte(bad), 0o644))
+	_, errOut, code := tocsin(t, "rules", "check", "--no-builtin", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "admin.yaml:6")
+	require.Contains(t, errOut, "nmae")
+	require.Contains(t, errOut, "admin.yaml:4", "every problem is listed, not just the first")
+
+	// The same rules refuse to start a replay.
+	log := filepath.Join(dir, "x.log")
+	require.NoError(t, os.WriteFile(log, []byte("Dec 10 06:55:00 h sshd[1]: x\n"), 0o644))
+	_, errOut, code = tocsin(t, "replay", "--rules", dir, log)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "nmae")
+}
+
+func TestReplayReadsGzipAndCustomRules(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	require.NoError(t, os.Mkdir(rulesDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(rulesDir, "admin.yaml"), []byte(userRule), 0o644))
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("Dec 10 06:55:00 bastion sshd[1]: Accepted password for admin from 192.0.2.44 port 2222 ssh2\n" +
+		"Dec 10 06:56:00 bastion sshd[2]: Accepted password for bob from 192.0.2.45 port 2222 ssh2\n"))
+	require.NoError(t, zw.Close())
+	gz := filepath.Join(dir, "auth.log.1.gz")
+	require.NoError(t, os.WriteFile(gz, buf.Bytes(), 0o644))
+
+	incs := replay(t, "--no-builtin", "--rules", rulesDir, "--reference-time", "2024-01-15T00:00:00Z", gz)
+	require.Len(t, incs, 1)
+	require.Equal(t, []string{"admin-logins"}, incs[0].RuleIDs)
+	require.Equal(t, "192.0.2.44", entityValue(incs[0], "ip"))
+	require.Equal(t, 2023, incs[0].FirstSeen.Year(), "a December line replayed in January is last year's")
+	require.Equal(t, 1, incs[0].AlertCount)
+}
+
+func TestBadConfigListsEveryProblem(t *testing.T) {
+	_, errOut, code := tocsin(t, "run", "--http-address", "0.0.0.0:0", "--syslog-udp-max-message-size", "12", "--syslog-timezone", "Nowhere/City")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "http.token")
+	require.Contains(t, errOut, "syslog.udp.max_message_size")
+	require.Contains(t, errOut, "syslog.timezone")
+}
