@@ -41,21 +41,22 @@ func newBenchEngine(b *testing.B, shards int) (*engine.Engine, *discardAlerts) {
 
 var engBase = time.Date(2024, 12, 10, 0, 0, 0, 0, time.UTC)
 
-// benchEvents makes n events, one second apart, from make(i).
-func benchEvents(n int, make func(i int, ev *schemas.Event)) []*schemas.Event {
-	evs := make_(n)
+// benchEvents makes n events, one second apart, completed by fill.
+func benchEvents(n int, fill func(i int, ev *schemas.Event)) []*schemas.Event {
+	evs := newEvents(n)
 	for i, ev := range evs {
 		ev.ID = uint64(i + 1)
 		ev.Timestamp = engBase.Add(time.Duration(i) * time.Second)
 		ev.Event.Count = 1
 		ev.Event.Kind = "event"
 		ev.Host.Name = "bastion"
-		make(i, ev)
+		fill(i, ev)
 	}
 	return evs
 }
 
-func make_(n int) []*schemas.Event {
+// newEvents allocates n events in one block.
+func newEvents(n int) []*schemas.Event {
 	out := make([]*schemas.Event, n)
 	backing := make([]schemas.Event, n)
 	for i := range out {
@@ -174,7 +175,7 @@ func BenchmarkReplayOpenSSH(b *testing.B) {
 	// Events are retained by the engine as evidence, so each line gets
 	// its own; they are allocated up front, outside the timed loop, as
 	// ingest's batcher would recycle them.
-	pool := make_(len(lines))
+	pool := newEvents(len(lines))
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()

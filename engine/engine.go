@@ -450,3 +450,6 @@ func (e *Engine) Close(ctx context.Context) error {
 		return fmt.Errorf("cannot close engine: %w", ctx.Err())
 	}
 }
+
+// Engine is the consumer of ingest's event bus.
+var _ bus.Handler[*schemas.Event] = (*Engine)(nil)

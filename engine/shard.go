@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/tocsin-siem/tocsin/rules"
@@ -136,7 +137,8 @@ func (sh *shard) process(it *item) {
 		}
 		g = rs.groups[v]
 		if g == nil {
-			g = sh.newGroup(rs, v)
+			// Copied so the group does not pin the line v was sliced from.
+			g = sh.newGroup(rs, strings.Clone(v))
 		}
 	default:
 		buf := sh.keyBuf[:0]
@@ -180,23 +182,19 @@ func (sh *shard) advance(ts int64, ev *schemas.Event) {
 }
 
 // newGroup creates and links a group, evicting the least recently active
-// one when the rule's share of MaxGroupsPerRule is used up. key must not
-// alias a reused buffer.
+// one when the rule's share of MaxGroupsPerRule is used up. The group keeps
+// key, which must not alias an event or a reused buffer.
 func (sh *shard) newGroup(rs *ruleState, key string) *group {
 	if len(rs.groups) >= sh.e.perShardCap && rs.tail != nil {
 		sh.drop(rs, rs.tail)
 		sh.e.m.dropped.Inc()
 	}
-	g := &group{key: cloneKey(key), st: rs.rule.r.Detector.NewGroup()}
+	g := &group{key: key, st: rs.rule.r.Detector.NewGroup()}
 	rs.groups[g.key] = g
 	rs.pushFront(g)
 	rs.rule.groups.Add(1)
 	return g
 }
-
-// cloneKey copies a key so a group does not pin the event line its value
-// was sliced from.
-func cloneKey(k string) string { return string(append([]byte(nil), k...)) }
 
 func (sh *shard) drop(rs *ruleState, g *group) {
 	rs.unlink(g)

@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-// Snapshot format: one JSON document. Version 1 holds, per stateful rule,
+// Snapshot format: one JSON document. Version 1 holds the newest event
+// time the shards had seen (for operators; not read back) and, per
+// stateful rule,
 // its ID and Hash and every open group with its key (group_by values
 // joined by NUL), the watermark at its last event, and the state its
 // rules.Group encoded. The rule Hash guards against restoring windows
@@ -46,6 +48,11 @@ type snapshotGroup struct {
 
 // Snapshot writes the open windows of every stateful rule to w. It waits
 // for queued work first, and holds Handle off while it collects.
+//
+// Shortcoming: shards encode their groups (JSON, evidence events included)
+// while Handle is held off, so a snapshot of a very large state pauses
+// ingestion for its duration. Copying the groups under the lock and
+// encoding after it would shorten the pause at the cost of a copy.
 func (e *Engine) Snapshot(w io.Writer) error {
 	doc := snapshotDoc{Format: snapshotFormat, Version: snapshotVersion, SavedAt: e.opts.Now().UTC()}
 	e.mu.Lock()
@@ -168,8 +175,10 @@ func (e *Engine) Restore(r io.Reader) error {
 			perShard[idx] = append(perShard[idx], restored{rule: r, g: &group{key: sg.Key, seen: sg.Seen, st: st}})
 		}
 	}
+	// The saved watermark is not restored: the first events after a restart
+	// set it, and groups left idle across a long downtime then expire as
+	// they should.
 	return e.onShards(context.Background(), func(sh *shard) {
-		sh.watermark = max(sh.watermark, doc.Watermark)
 		for _, x := range perShard[sh.id] {
 			rs := sh.states[x.rule.slot]
 			if old := rs.groups[x.g.key]; old != nil {

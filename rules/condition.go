@@ -160,6 +160,12 @@ func compileCondition(src string, lists map[string]*List) (*Condition, []condPro
 
 // exprOptions are the compile options of every condition: the event as
 // environment, a boolean result, and tocsin's functions.
+//
+// Shortcoming: inside the VM, in_list's arguments are boxed into a []any
+// and the list is found by name on every call, which allocates. Only
+// conditions the native path cannot handle (in_list under || or inside a
+// larger expression) pay this; a per-list function patched into the
+// program at compile time would remove it.
 func exprOptions(lists map[string]*List) []expr.Option {
 	inList := func(params ...any) (any, error) {
 		v, _ := params[0].(string)

@@ -21,6 +21,8 @@ type Kind interface {
 	// Compile reads the kind's own keys through c, reports every problem
 	// with c.Errorf (or the accessors, which report for themselves), and
 	// returns the detector; it may return nil when it reported a problem.
+	// It must read every key it accepts before returning, even after a
+	// problem: keys nobody read are reported as unknown.
 	Compile(c *KindContext) Detector
 }
 

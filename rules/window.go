@@ -92,6 +92,10 @@ func (g *windowGroup) add(ts int64, c int, val string, ev *schemas.Event) int {
 		g.push(entry{ts: ts, count: c, ev: ev})
 		return g.sum
 	}
+	// A linear scan: windows hold at most threshold entries and distinct
+	// thresholds are small. Shortcoming: a rule with a distinct threshold
+	// in the thousands pays that many string compares per event; such a
+	// rule would want a map beside the entries.
 	for i := range g.entries {
 		if g.d.distinct.Get(g.entries[i].ev) == val {
 			e := g.entries[i]
@@ -110,6 +114,12 @@ func (g *windowGroup) add(ts int64, c int, val string, ev *schemas.Event) int {
 // push appends e, dropping the oldest entry when the window already holds
 // threshold entries. That only happens once the threshold is reached
 // (every entry counts at least 1), and the level stays at or above it.
+//
+// Shortcoming: while a followed_by rule is armed, failures past the
+// threshold push the oldest ones out, so the eventual alert's Count and
+// evidence cover the newest threshold events rather than every event in
+// the window. Keeping them all would let one long attack grow a group
+// without bound; an exact count would need a second, count-only ring.
 func (g *windowGroup) push(e entry) {
 	if n := len(g.entries); n >= g.d.n {
 		g.sum -= g.entries[0].count

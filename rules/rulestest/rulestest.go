@@ -28,7 +28,7 @@ type Options struct {
 	// Run, when set, is a regular expression; only tests whose name or
 	// file matches it run.
 	Run string
-	// Verbose also lists the alerts of passing tests.
+	// Verbose also lists every alert each test raised.
 	Verbose bool
 	// Location is the zone of syslog timestamps that carry none; default
 	// UTC.
@@ -118,7 +118,7 @@ func writeResult(w io.Writer, res Result, verbose bool) {
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "    %s\n", p)
 	}
-	if verbose || !res.Passed {
+	if verbose {
 		for _, a := range res.Alerts {
 			fmt.Fprintf(w, "    alert %s [%s]: %s\n", a.RuleID, groupOf(a), a.Reason)
 		}

@@ -268,6 +268,13 @@ func (g *Generator) WriteTo(w io.Writer) (int64, error) {
 	return written, nil
 }
 
+// arrival returns the next benign episode's start after now.
+//
+// Shortcoming: arrivals are uniform over the day, while real fleets log
+// more in working hours and scanners come in waves. A constant rate keeps
+// the mapping from line count to duration exact, and no planted attack
+// depends on the background's rhythm; a daily cycle would matter only to
+// rules that learn baselines.
 func (g *Generator) arrival(now time.Duration) time.Duration {
 	return now + time.Duration(g.rnd.ExpFloat64()/g.totalRate*float64(time.Second))
 }

@@ -3,8 +3,12 @@ package authlog
 import "strconv"
 
 // The message texts below follow OpenSSH 8.x/9.x, Linux-PAM, sudo and
-// systemd-logind as found in real auth logs; sshd's older forms (without
-// "port" on "Invalid user") are not produced.
+// systemd-logind as found in real auth logs.
+//
+// Shortcoming: only the "sshd" program name and today's message forms are
+// produced. OpenSSH 9.8 and later log per-connection lines as
+// "sshd-session", and releases before 7.5 wrote "Invalid user X from IP"
+// without a port; logs of those shapes need other fixtures.
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
