@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -19,6 +20,9 @@ import (
 	"github.com/tocsin-siem/tocsin/ticketing"
 	"github.com/tocsin-siem/tocsin/ticketing/sqlite"
 )
+
+// replayGCPercent is replay's GOGC unless the environment sets one.
+const replayGCPercent = 300
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -67,6 +71,13 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *quiet < time.Minute {
 		return usageErr("--quiet-period must be at least 1m")
+	}
+	if os.Getenv("GOGC") == "" {
+		// Replay is a batch job whose live heap is small (open windows)
+		// while it allocates an event per line: collecting less often
+		// trades about twice the peak memory for a quarter less CPU.
+		// GOGC in the environment overrides this.
+		debug.SetGCPercent(replayGCPercent)
 	}
 	showProgress := *progress == "always" || (*progress == "auto" && isTerminal(stderr))
 
