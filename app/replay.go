@@ -101,7 +101,8 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("cannot start ticketing: %w", err)
 	}
-	eng, err := engine.New(engine.Options{Rules: set, Alerts: bus.Direct[schemas.Alert]{H: mgr}, Shards: *shards})
+	alerts := &alertCollector{}
+	eng, err := engine.New(engine.Options{Rules: set, Alerts: alerts, Shards: *shards})
 	if err != nil {
 		return fmt.Errorf("cannot start the engine: %w", err)
 	}
@@ -144,6 +145,9 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := eng.Close(flushCtx); err != nil {
 		return fmt.Errorf("cannot stop the engine: %w", err)
 	}
+	if err := alerts.handOver(ctx, mgr); err != nil {
+		return fmt.Errorf("cannot open incidents: %w", err)
+	}
 	if err := mgr.Close(flushCtx); err != nil {
 		return fmt.Errorf("cannot stop ticketing: %w", err)
 	}
@@ -163,6 +167,52 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(stderr, "replayed %s in %s (%.0f lines/s, GOMAXPROCS %d): %s, %s\n",
 		plural(int(prog.Lines), "line", "lines"), elapsed.Round(time.Millisecond), rate, runtime.GOMAXPROCS(0),
 		plural(len(incs), "incident", "incidents"), failures.summary())
+	return nil
+}
+
+// alertCollector keeps replay's alerts so that they reach ticketing in
+// event-time order whatever shard raised them: incident IDs and the
+// quiet-period logic then come out the same on every run. It holds every
+// alert of the replay (each with at most the engine's evidence limit of
+// events) until the input is read.
+type alertCollector struct {
+	mu     sync.Mutex
+	alerts []schemas.Alert
+}
+
+func (c *alertCollector) Publish(_ context.Context, batch []schemas.Alert) error {
+	c.mu.Lock()
+	c.alerts = append(c.alerts, batch...)
+	c.mu.Unlock()
+	return nil
+}
+
+// handOver sorts the alerts by first and last seen, then rule and group,
+// and hands them to ticketing in batches.
+func (c *alertCollector) handOver(ctx context.Context, h bus.Handler[schemas.Alert]) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sort.SliceStable(c.alerts, func(i, j int) bool {
+		a, b := &c.alerts[i], &c.alerts[j]
+		switch {
+		case !a.FirstSeen.Equal(b.FirstSeen):
+			return a.FirstSeen.Before(b.FirstSeen)
+		case !a.LastSeen.Equal(b.LastSeen):
+			return a.LastSeen.Before(b.LastSeen)
+		case a.RuleID != b.RuleID:
+			return a.RuleID < b.RuleID
+		case a.GroupKey != b.GroupKey:
+			return a.GroupKey < b.GroupKey
+		}
+		return a.ID < b.ID
+	})
+	const batch = 256
+	for i := 0; i < len(c.alerts); i += batch {
+		if err := h.Handle(ctx, c.alerts[i:min(i+batch, len(c.alerts))]); err != nil {
+			return err
+		}
+	}
+	c.alerts = nil
 	return nil
 }
 

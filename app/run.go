@@ -104,10 +104,16 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	busLog := log.With().Str("component", "bus").Logger()
 	onErr := func(stage string) func(error) {
-		return func(err error) { busLog.Error().Err(err).Str("stage", stage).Msg("batch not handled") }
+		return func(err error) { busLog.Error().Err(err).Str("stage", stage).Msg("batch not handled; what it held is lost") }
 	}
-	alertQ := bus.NewQueue[schemas.Alert](alertQueueBatches, mgr, onErr("ticketing"))
-	failQ := bus.NewQueue[schemas.ParseFailure](failureQueueBatches, mgr.FailureHandler(), onErr("failures"))
+	// giveUp ends the retries of a failing stage once shutdown has waited
+	// stopTimeout for it.
+	giveUp, abandon := context.WithCancel(context.Background())
+	defer abandon()
+	alertQ := bus.NewQueue[schemas.Alert](alertQueueBatches,
+		retrying[schemas.Alert]{h: mgr, giveUp: giveUp, stage: "ticketing", log: log}, onErr("ticketing"))
+	failQ := bus.NewQueue[schemas.ParseFailure](failureQueueBatches,
+		retrying[schemas.ParseFailure]{h: mgr.FailureHandler(), giveUp: giveUp, stage: "failures", log: log}, onErr("failures"))
 
 	eng, err := engine.New(engine.Options{
 		Rules:         set,
@@ -236,6 +242,10 @@ loop:
 	log.Info().Msg("stopping: draining listeners and queues")
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
+	go func() {
+		<-stopCtx.Done()
+		abandon()
+	}()
 	errs := []error{runErr}
 	for _, stop := range stops {
 		errs = append(errs, stop(stopCtx))

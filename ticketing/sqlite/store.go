@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -49,6 +50,10 @@ type Store struct {
 	lock        *os.File
 	maxFailures int
 	path        string
+	// writeErr holds the error of the latest failed write until a write
+	// succeeds, so that the health check reports a store that stopped
+	// taking writes.
+	writeErr atomic.Pointer[error]
 }
 
 var _ ticketing.Store = (*Store)(nil)
@@ -114,6 +119,9 @@ func (s *Store) open(ctx context.Context, readConns int) error {
 	if err := migrate(ctx, w); err != nil {
 		return err
 	}
+	if err := probeWrite(ctx, w); err != nil {
+		return fmt.Errorf("cannot write to the database (check the file's and the folder's permissions): %w", err)
+	}
 
 	q.Del("_txlock")
 	q.Del("_journal_mode")
@@ -128,6 +136,40 @@ func (s *Store) open(ctx context.Context, readConns int) error {
 	return r.PingContext(ctx)
 }
 
+// probeWrite fails when the database opens but refuses writes (a
+// read-only file or file system), which would otherwise go unnoticed until
+// the first incident is lost.
+func probeWrite(ctx context.Context, w *sql.DB) error {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS write_probe (at TEXT)",
+		"INSERT INTO write_probe (at) VALUES (datetime('now'))",
+		"DELETE FROM write_probe",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// noteWrite records the outcome of a write for Ping.
+func (s *Store) noteWrite(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // the caller gave up; the store may be fine
+	}
+	if err != nil {
+		s.writeErr.Store(&err)
+	} else {
+		s.writeErr.Store(nil)
+	}
+	return err
+}
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
@@ -136,6 +178,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("cannot query ticketing store: %w", err)
+	}
+	if err := s.writeErr.Load(); err != nil {
+		return fmt.Errorf("the latest write to the ticketing store failed: %w", *err)
 	}
 	return nil
 }

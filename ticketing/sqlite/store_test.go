@@ -302,3 +302,13 @@ func TestTimeEncoding(t *testing.T) {
 	_, err = decTime(sql.NullString{String: "yesterday", Valid: true})
 	require.ErrorContains(t, err, "bad stored time")
 }
+
+func TestPingReportsAFailedWrite(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	require.NoError(t, s.Ping(ctx))
+	require.NoError(t, s.w.Close()) // the writer goes away, as with a disk that turned read-only
+	err := s.AddParseFailures(ctx, []schemas.ParseFailure{{Source: "udp", Reason: "no_header", Raw: []byte("x")}})
+	require.Error(t, err)
+	require.ErrorContains(t, s.Ping(ctx), "the latest write to the ticketing store failed")
+}

@@ -74,6 +74,10 @@ INSERT INTO comments (incident_id, author, body, at) VALUES (?, ?, ?, ?)`
 
 // Apply writes b in one transaction.
 func (s *Store) Apply(ctx context.Context, b *ticketing.Batch) error {
+	return s.noteWrite(s.applyTx(ctx, b))
+}
+
+func (s *Store) applyTx(ctx context.Context, b *ticketing.Batch) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cannot begin write: %w", err)
@@ -205,6 +209,10 @@ INSERT INTO parse_failures (source, address, reason, detail, raw, received) VALU
 // AddParseFailures stores fs and trims the table to the newest
 // MaxParseFailures rows.
 func (s *Store) AddParseFailures(ctx context.Context, fs []schemas.ParseFailure) error {
+	return s.noteWrite(s.addParseFailures(ctx, fs))
+}
+
+func (s *Store) addParseFailures(ctx context.Context, fs []schemas.ParseFailure) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cannot begin write: %w", err)
