@@ -37,6 +37,9 @@ func SendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *framing != "newline" && *framing != "octet-counting" {
 		return usageErr("--framing must be newline or octet-counting, not %q", *framing)
 	}
+	if *proto == "udp" && *framing != "newline" {
+		return usageErr("--framing applies to TCP only: over UDP each line is one datagram")
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, *proto, *addr)
 	if err != nil {
@@ -131,18 +134,23 @@ func IncidentsCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	status := fs.String("status", "", "only incidents with this status")
 	severity := fs.String("min-severity", "", "only incidents at or above this severity")
 	limit := fs.Int("limit", 100, "most incidents to list")
+	offset := fs.Int("offset", 0, "incidents to skip, newest first")
 	output := fs.String("output", "text", "text or jsonl")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	q := url.Values{"limit": {strconv.Itoa(*limit)}, "offset": {strconv.Itoa(*offset)}}
+	base := strings.TrimRight(*api, "/")
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
 	if *status != "" {
 		q.Set("status", *status)
 	}
 	if *severity != "" {
 		q.Set("min_severity", *severity)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(*api, "/")+"/api/v1/incidents?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/incidents?"+q.Encode(), nil)
 	if err != nil {
 		return usageErr("--api: %v", err)
 	}
@@ -169,7 +177,14 @@ func IncidentsCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := json.Unmarshal(body, &page); err != nil {
 		return fmt.Errorf("cannot decode tocsin's answer: %w", err)
 	}
-	return printIncidents(stdout, *output, page.Incidents)
+	if err := printIncidents(stdout, *output, page.Incidents); err != nil {
+		return err
+	}
+	if *output == "text" && page.Total > len(page.Incidents) {
+		fmt.Fprintf(stdout, "showing %d-%d of %d (use --offset and --limit for more)\n",
+			*offset+1, *offset+len(page.Incidents), page.Total)
+	}
+	return nil
 }
 
 // printIncidents writes incidents as a table or as JSON lines.

@@ -15,6 +15,10 @@ func RulesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usageErr("rules needs a subcommand: test or check")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, "Usage:\n  tocsin rules test [flags] [DIR...]   run the examples in rule files; exit 1 on a mismatch\n"+
+			"  tocsin rules check [flags] [DIR...]  load rule files and report every problem\n")
+		return nil
 	case "test":
 		return rulesTest(ctx, args[1:], stdout, stderr)
 	case "check":
@@ -44,6 +48,9 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if rep.Passed+rep.Failed == 0 {
+		if *run != "" {
+			return fmt.Errorf("no rule test matches --run %q", *run)
+		}
 		return fmt.Errorf("no rule tests found in %v: add a tests: section to the rule files", dirs)
 	}
 	if !rep.OK() {
@@ -62,6 +69,9 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	set, err := loadRules(!*noBuiltin || len(dirs) == 0, dirs)
 	if err != nil {
 		return err
+	}
+	if len(set.Rules) == 0 {
+		return fmt.Errorf("no rules found in %v: rule files end in .yaml or .yml and hold a rules: list", dirs)
 	}
 	tests := 0
 	for _, f := range set.Files {

@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +120,7 @@ func Default() Config {
 		},
 		HTTP:      HTTPConfig{Address: "127.0.0.1:8080"},
 		Rules:     RulesConfig{Builtin: true},
-		Engine:    EngineConfig{EvidenceLimit: 100, SnapshotInterval: time.Minute},
+		Engine:    EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second},
 		Ticketing: TicketingConfig{QuietPeriod: 24 * time.Hour, SweepInterval: time.Minute, MaxParseFailures: 100000},
 	}
 }
@@ -145,11 +147,36 @@ func decodeYAML(c *Config, name string, data []byte) []error {
 	if errors.As(err, &te) {
 		errs := make([]error, 0, len(te.Errors))
 		for _, e := range te.Errors {
-			errs = append(errs, fmt.Errorf("%s: %s", name, e))
+			errs = append(errs, fmt.Errorf("%s: %s", name, plainYAMLError(e)))
 		}
 		return errs
 	}
 	return []error{fmt.Errorf("%s: %w", name, err)}
+}
+
+var (
+	notFoundRE  = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)
+	unmarshalRE = regexp.MustCompile("cannot unmarshal !!\\w+ `([^`]*)` into ([\\w.\\[\\]]+)")
+)
+
+// plainYAMLError rewords the YAML decoder's messages, which name Go types,
+// in the terms of the configuration file.
+func plainYAMLError(msg string) string {
+	msg = notFoundRE.ReplaceAllString(msg, "unknown key $1")
+	return unmarshalRE.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := unmarshalRE.FindStringSubmatch(m)
+		want := map[string]string{
+			"time.Duration": "a duration such as 30s, 5m or 24h",
+			"int":           "a whole number",
+			"bool":          "true or false",
+			"string":        "a string",
+			"[]string":      "a list of strings",
+		}[sub[2]]
+		if want == "" {
+			want = "a value of another shape"
+		}
+		return fmt.Sprintf("%q is not %s", sub[1], want)
+	})
 }
 
 // fillDefaults sets the defaults of list elements, which YAML decoding
@@ -193,13 +220,16 @@ func (c *Config) Validate() error {
 		max  int
 	}{{"syslog.udp", c.Syslog.UDP, 65536}, {"syslog.tcp", c.Syslog.TCP, 64 << 20}} {
 		if l.cfg.Address != "" {
-			if _, _, err := net.SplitHostPort(l.cfg.Address); err != nil {
-				bad("%s.address: %q is not host:port: %v", l.name, l.cfg.Address, err)
+			if err := checkHostPort(l.cfg.Address); err != nil {
+				bad("%s.address: %v", l.name, err)
 			}
 		}
 		if l.cfg.MaxMessageSize < 480 || l.cfg.MaxMessageSize > l.max {
 			bad("%s.max_message_size: %d is outside 480..%d bytes", l.name, l.cfg.MaxMessageSize, l.max)
 		}
+	}
+	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" {
+		bad("syslog: both syslog.udp.address and syslog.tcp.address are empty, so nothing could send tocsin logs")
 	}
 	if c.Syslog.TCP.MaxConnections < 1 {
 		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
@@ -212,9 +242,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.Address == "" {
 		bad("http.address: must not be empty")
-	} else if host, _, err := net.SplitHostPort(c.HTTP.Address); err != nil {
-		bad("http.address: %q is not host:port: %v", c.HTTP.Address, err)
-	} else if !isLoopback(host) && c.HTTP.Token == "" {
+	} else if err := checkHostPort(c.HTTP.Address); err != nil {
+		bad("http.address: %v", err)
+	} else if host, _, _ := net.SplitHostPort(c.HTTP.Address); !isLoopback(host) && c.HTTP.Token == "" {
 		bad("http.address: %q listens beyond loopback, so http.token (or http.token_file, or TOCSIN_HTTP_TOKEN) must be set", c.HTTP.Address)
 	}
 	if !c.Rules.Builtin && len(c.Rules.Dirs) == 0 {
@@ -260,6 +290,19 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkHostPort checks a listen address: host:port with a port in 0..65535
+// (0 picks a free port).
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (such as 127.0.0.1:5514)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has port %q, which is not a number from 0 to 65535", addr, port)
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -74,7 +74,7 @@ ticketing:
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
-		"field adress not found",
+		"line 9: unknown key adress",
 		"data_dir: must not be empty",
 		`log.level: "loud"`,
 		"syslog.udp.max_message_size: 10",
@@ -88,6 +88,28 @@ ticketing:
 		require.Contains(t, msg, want)
 	}
 	require.Contains(t, msg, "line 9", "unknown key names its line")
+}
+
+func TestPlainMessagesForTypesPortsAndEnvironment(t *testing.T) {
+	doc := "syslog:\n  tcp:\n    idle_timeout: 5 minutes\n    max_connections: lots\n"
+	_, err := load(t, doc, []string{"TOCSIN_HTTP_ADRESS=127.0.0.1:1", "TOCSIN_DEMO_EXIT=1"},
+		"--syslog-udp-address", "127.0.0.1:99999", "--syslog-tcp-address", "")
+	require.Error(t, err)
+	msg := err.Error()
+	require.Contains(t, msg, `"5 minutes" is not a duration such as 30s, 5m or 24h`)
+	require.Contains(t, msg, `"lots" is not a whole number`)
+	require.NotContains(t, msg, "time.Duration")
+	require.Contains(t, msg, `syslog.udp.address: "127.0.0.1:99999" has port "99999"`)
+	require.Contains(t, msg, "TOCSIN_HTTP_ADRESS: unknown setting; did you mean TOCSIN_HTTP_ADDRESS?")
+	require.NotContains(t, msg, "TOCSIN_DEMO_EXIT")
+
+	_, err = load(t, "", nil, "--syslog-udp-address", "", "--syslog-tcp-address", "")
+	require.ErrorContains(t, err, "nothing could send tocsin logs")
+
+	empty := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	_, err = load(t, "", nil, "--http-token-file", empty)
+	require.ErrorContains(t, err, "is empty")
 }
 
 func TestTokenAllowsNonLoopback(t *testing.T) {
@@ -134,4 +156,18 @@ func FuzzLoadYAML(f *testing.F) {
 		}
 		_ = err
 	})
+}
+
+func TestFlagHelpShowsDefaults(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	RegisterFlags(fs)
+	for name, want := range map[string]string{
+		"syslog-udp-address":     "default 127.0.0.1:5514",
+		"ticketing-quiet-period": "default 24h0m0s",
+		"rules-builtin":          "default true",
+		"http-address":           "env TOCSIN_HTTP_ADDRESS; default 127.0.0.1:8080",
+	} {
+		require.Contains(t, fs.Lookup(name).Usage, want, name)
+	}
+	require.NotContains(t, fs.Lookup("http-token").Usage, "default")
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // setting is one value that a flag and an environment variable can set.
@@ -115,10 +117,48 @@ type Flags struct {
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{set: map[string]*string{}, fs: fs}
 	fs.StringVar(&f.File, "config", "", "YAML configuration file (also TOCSIN_CONFIG)")
+	defaults := defaultValues()
 	for _, s := range settings {
-		f.set[s.key] = fs.String(flagName(s.key), "", s.usage+" (env "+EnvName(s.key)+")")
+		usage := s.usage + " (env " + EnvName(s.key)
+		if d := defaults[s.key]; d != "" {
+			usage += "; default " + d
+		}
+		f.set[s.key] = fs.String(flagName(s.key), "", usage+")")
 	}
 	return f
+}
+
+// defaultValues renders Default() by dotted key, for flag help.
+func defaultValues() map[string]string {
+	out := map[string]string{}
+	data, err := yaml.Marshal(Default())
+	if err != nil {
+		return out
+	}
+	var tree map[string]any
+	if yaml.Unmarshal(data, &tree) != nil {
+		return out
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, sub := range x {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), sub)
+			}
+		case []any:
+			if len(x) > 0 {
+				out[prefix] = fmt.Sprint(x...)
+			}
+		case nil:
+		default:
+			if s := fmt.Sprint(x); s != "" {
+				out[prefix] = s
+			}
+		}
+	}
+	walk("", tree)
+	return out
 }
 
 // Load builds the configuration: defaults, then the YAML file, then the
@@ -149,6 +189,18 @@ func Load(f *Flags, env []string) (Config, error) {
 			errs = append(errs, decodeYAML(&c, file, data)...)
 		}
 	}
+	known := map[string]bool{"TOCSIN_CONFIG": true}
+	for _, k := range ignoredEnv {
+		known[k] = true
+	}
+	for _, s := range settings {
+		known[EnvName(s.key)] = true
+	}
+	for k := range envMap {
+		if strings.HasPrefix(k, "TOCSIN_") && !known[k] {
+			errs = append(errs, fmt.Errorf("%s: unknown setting%s (unset it, or see tocsin run -h)", k, suggestEnv(k)))
+		}
+	}
 	for _, s := range settings {
 		if v, ok := envMap[EnvName(s.key)]; ok {
 			if err := s.set(&c, v); err != nil {
@@ -171,8 +223,8 @@ func Load(f *Flags, env []string) (Config, error) {
 		data, err := os.ReadFile(c.HTTP.TokenFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("http.token_file: %w", err))
-		} else {
-			c.HTTP.Token = strings.TrimSpace(string(data))
+		} else if c.HTTP.Token = strings.TrimSpace(string(data)); c.HTTP.Token == "" {
+			errs = append(errs, fmt.Errorf("http.token_file: %s is empty", c.HTTP.TokenFile))
 		}
 	}
 	c.fillDefaults()
@@ -183,6 +235,45 @@ func Load(f *Flags, env []string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration:\n%w", indent(err))
 	}
 	return c, nil
+}
+
+// ignoredEnv are TOCSIN_ variables that tocsin's own scripts and commands
+// use for other purposes.
+var ignoredEnv = []string{"TOCSIN_DEMO_EXIT"}
+
+// suggestEnv names the known variable closest to a misspelt one.
+func suggestEnv(k string) string {
+	best, bestD := "", 4
+	for _, s := range settings {
+		if d := editDistance(k, EnvName(s.key)); d < bestD {
+			best, bestD = EnvName(s.key), d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // indent puts each problem on its own line, prefixed for reading.

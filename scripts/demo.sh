@@ -6,6 +6,14 @@ set -euo pipefail
 bin=${1:-bin/tocsin}
 api=http://127.0.0.1:8080
 
+for port in 8080 5514; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make run: 127.0.0.1:$port is already in use (another tocsin?); stop it first, or run" >&2
+    echo "  $bin run --http-address 127.0.0.1:PORT --syslog-udp-address 127.0.0.1:PORT --syslog-tcp-address 127.0.0.1:PORT" >&2
+    exit 1
+  fi
+done
+
 "$bin" run --log-format console --log-level warn &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT INT TERM
@@ -17,6 +25,7 @@ for _ in $(seq 1 100); do
 done
 
 echo "== sending the bundled sample (testdata/sample, real sshd/PAM lines from the CrowdSec hub tests, MIT)"
+if ! kill -0 $pid 2>/dev/null; then echo "tocsin did not start (see above)" >&2; exit 1; fi
 "$bin" send --address 127.0.0.1:5514 testdata/sample/*.log
 
 echo "== incidents opened"

@@ -28,8 +28,9 @@ type APIOptions struct {
 	// Gatherer is served on /metrics; nil leaves /metrics out.
 	Gatherer prometheus.Gatherer
 	// Token, when set, must come as "Authorization: Bearer <token>" on
-	// every /api/ request. /healthz and /metrics stay open: they reveal
-	// no incident data.
+	// every /api/ request and on /metrics (Prometheus sends it with
+	// authorization.credentials in its scrape config). /healthz stays
+	// open for load balancers and probes; it reveals nothing.
 	Token string
 	// Logger receives server-side failures; the zero value logs nothing.
 	Logger zerolog.Logger
@@ -69,7 +70,7 @@ func NewAPI(opts APIOptions) http.Handler {
 	a.route(mux, "/api/v1/parse-failures", map[string]http.HandlerFunc{http.MethodGet: a.listFailures})
 	mux.HandleFunc("GET /healthz", a.health)
 	if opts.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", a.auth(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)

@@ -241,6 +241,7 @@ func TestAPIToken(t *testing.T) {
 			{"PATCH", "/api/v1/incidents/INC-000001"},
 			{"GET", "/api/v1/parse-failures"},
 			{"DELETE", "/api/v1/incidents/INC-000001"},
+			{"GET", "/metrics"},
 		} {
 			rec := send(r.method, r.target, auth)
 			require.Equal(t, http.StatusUnauthorized, rec.Code, "%s %s with %q", r.method, r.target, auth)
@@ -256,7 +257,7 @@ func TestAPIToken(t *testing.T) {
 	health := send("GET", "/healthz", "")
 	require.Equal(t, http.StatusOK, health.Code)
 	require.JSONEq(t, `{"status":"ok"}`, health.Body.String())
-	metrics := send("GET", "/metrics", "")
+	metrics := send("GET", "/metrics", "Bearer t0ken")
 	require.Equal(t, http.StatusOK, metrics.Code)
 	require.Contains(t, metrics.Body.String(), `tocsin_ticketing_alerts_total{result="opened"} 1`)
 }
