@@ -114,3 +114,18 @@ func TestBadConfigListsEveryProblem(t *testing.T) {
 	require.Contains(t, errOut, "syslog.udp.max_message_size")
 	require.Contains(t, errOut, "syslog.timezone")
 }
+
+func TestReplayIsDeterministicAcrossShards(t *testing.T) {
+	path := sharedData(t, "loghub/OpenSSH/OpenSSH_2k.log")
+	ref := "--reference-time=2017-01-01T00:00:00Z"
+	first := replay(t, ref, "--shards", "4", path)
+	require.NotEmpty(t, first)
+	for _, shards := range []string{"4", "1", "3"} {
+		again := replay(t, ref, "--shards", shards, path)
+		require.Len(t, again, len(first))
+		for i := range first {
+			require.Equal(t, first[i].ID, again[i].ID, "shards=%s", shards)
+			require.Equal(t, signature(first[i]), signature(again[i]), "shards=%s", shards)
+		}
+	}
+}
