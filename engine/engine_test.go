@@ -368,6 +368,7 @@ func TestRuleErrorsAreCounted(t *testing.T) {
     severity: low
     kind: match
     condition: event.action == "ssh_login" && 10 % event.count == 0
+    group_by: [source.ip]
 `))
 	te := newTestEngine(t, set, nil)
 	te.feed(t, login("192.0.2.1", "root", "failure", 0, 0), login("192.0.2.1", "root", "failure", 0, 5))

@@ -101,6 +101,7 @@ func TestPluggedInKind(t *testing.T) {
     every: 0
     lable: x
     condition: event.action == "x"
+    group_by: [source.ip]
 `)
 	_, err = loader.Load(rules.Source{FS: fsys, Dir: ".", Name: "t"})
 	require.EqualError(t, err, `t/r.yaml:6: rule "bad": every: must be at least 1, got 0

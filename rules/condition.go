@@ -496,12 +496,26 @@ func (fc *fieldChecker) checkInList(x *ast.CallNode) {
 // close enough to be a plausible misspelling.
 func suggest(s string, candidates []string) string {
 	best, bestD := "", 3
+	s = strings.ToLower(s)
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+		lc := strings.ToLower(c)
+		// The distance is at least the difference in length, so a long
+		// string (a fuzzed or runaway placeholder) costs next to nothing.
+		if abs(len(s)-len(lc)) >= bestD {
+			continue
+		}
+		if d := editDistance(s, lc); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance is the optimal-string-alignment distance: insertions,

@@ -16,7 +16,7 @@
 //	    tags: [attack.credential_access, attack.t1110.001]
 //	    kind: threshold                   # match | threshold
 //	    condition: event.action == "ssh_login" && event.outcome == "failure"
-//	    group_by: [source.ip]             # fields known to schemas.LookupField
+//	    group_by: [source.ip]             # required; fields known to schemas.LookupField
 //	    threshold: 10                     # threshold kind: see below
 //	    window: 1m
 //	    reason: "{count} failed SSH logins from {source.ip} within {window}"

@@ -26,6 +26,19 @@ type Kind interface {
 	Compile(c *KindContext) Detector
 }
 
+// PlaceholderKind is a Kind that says which reason placeholders its
+// detectors may offer (the keys of Detector.Vars). It is optional; the
+// loader uses it to check a rule's reason even when the kind's keys have
+// problems, and to tell an author that a placeholder used in a rule of
+// another kind belongs to this one.
+type PlaceholderKind interface {
+	Kind
+	// Placeholders maps each placeholder a detector of this kind may
+	// offer to the rule key that enables it, "" when every rule of the
+	// kind has it.
+	Placeholders() map[string]string
+}
+
 // Detector is the compiled, kind-specific half of a rule. The engine owns
 // everything around it: conditions, group keys, sharding, expiry of idle
 // groups, alert assembly and snapshots. A Detector is immutable and

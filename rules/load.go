@@ -102,9 +102,14 @@ func (l Loader) Load(srcs ...Source) (*Set, error) {
 		lists: map[string]*List{},
 		set:   &Set{byID: map[string]*Rule{}},
 		where: map[string]string{},
+
+		placeholders: map[string]map[string]string{},
 	}
 	for _, k := range kinds {
 		ld.kinds[k.Name()] = k
+		if pk, ok := k.(PlaceholderKind); ok {
+			ld.placeholders[k.Name()] = pk.Placeholders()
+		}
 	}
 	for _, src := range srcs {
 		if src.Dir == "" {
@@ -137,6 +142,9 @@ type loadState struct {
 	set   *Set
 	where map[string]string // rule id -> file:line of its definition
 	errs  Errors
+	// placeholders are the reason placeholders of each kind that says
+	// (PlaceholderKind), by kind name.
+	placeholders map[string]map[string]string
 }
 
 func (ld *loadState) loadSource(src Source) {

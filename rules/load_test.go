@@ -113,14 +113,17 @@ func TestLoadReportsEveryProblemWithFileAndLine(t *testing.T) {
 		`rules/a.yaml:8: rule "ssh-bf": thresold: unknown key (want one of: condition, description, distinct, followed_by, group_by, id, kind, reason, references, severity, tags, threshold, title, window)`,
 		`rules/a.yaml:9: rule "ssh-bf": window: want a duration such as 90s, 10m or 2h, got "10 minutes"`,
 		`rules/a.yaml:10: rule "Bad_ID": id: "Bad_ID" must be 1-128 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit`,
+		`rules/a.yaml:10: rule "Bad_ID": group_by: required (alerts of a rule are grouped into incidents by these fields)`,
 		`rules/a.yaml:13: rule "Bad_ID": kind: unknown kind "sequence" (want one of: match, threshold)`,
 		`rules/a.yaml:14: rule "Bad_ID": condition: in_list: unknown list "nope" (loaded lists: bad)`,
 		`rules/a.yaml:15: rule "Bad_ID": tags: "attack.t11" is not an ATT&CK technique (attack.t1110.001), tactic (attack.credential_access), group or software id`,
 		`rules/a.yaml:15: rule "Bad_ID": tags: "Credential" must be lower-case letters, digits, '.', '_' or '-'`,
 		`rules/a.yaml:16: rule "Bad_ID": references: "ftp://example.com/x" is not an http(s) URL`,
 		`rules/b.yaml:2: rule "ssh-bf": id: duplicate rule id (first defined at rules/a.yaml:2)`,
+		`rules/b.yaml:2: rule "ssh-bf": group_by: required (alerts of a rule are grouped into incidents by these fields)`,
 		`rules/b.yaml:8: rule "ssh-bf": condition: unknown field outcom (event.outcom); did you mean event.outcome?`,
-		`rules/b.yaml:14: rule "reasons": reason: unknown placeholder {nope} (want an event field such as source.ip, or one of: count, distinct_count, events, first_seen, last_seen, title, id, severity, group)`,
+		`rules/b.yaml:9: rule "reasons": group_by: required (alerts of a rule are grouped into incidents by these fields)`,
+		`rules/b.yaml:14: rule "reasons": reason: unknown placeholder {nope}; a match rule offers an event field such as {source.ip} or one of: {count}, {distinct_count}, {events}, {first_seen}, {last_seen}, {title}, {id}, {severity}, {group}`,
 		`rules/c.yml:1: cannot parse YAML: did not find expected node content`,
 		`rules/lists/bad.txt:3: invalid CIDR prefix "10.0.0.0/33": netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`,
 	}
@@ -128,7 +131,12 @@ func TestLoadReportsEveryProblemWithFileAndLine(t *testing.T) {
 }
 
 func TestLoadProblems(t *testing.T) {
+	// rule is a rule with extra keys, grouped by source.ip unless extra
+	// says otherwise.
 	rule := func(extra string) map[string]string {
+		if !strings.Contains(extra, "group_by:") {
+			extra += "    group_by: [source.ip]\n"
+		}
 		return map[string]string{"r.yaml": `rules:
   - id: r1
     title: t
@@ -144,7 +152,7 @@ func TestLoadProblems(t *testing.T) {
 			[]string{`rules/r.yaml:6: rule "r1": condition: in_list: unknown list "scanners" (no lists are loaded; put NAME.txt in a lists/ directory of the rules)`}},
 		{"list name must be constant", map[string]string{
 			"lists/a.txt": "1.2.3.4\n",
-			"r.yaml":      "rules:\n  - id: r1\n    title: t\n    severity: low\n    kind: match\n    condition: in_list(source.ip, user.name)\n",
+			"r.yaml":      "rules:\n  - id: r1\n    title: t\n    severity: low\n    kind: match\n    condition: in_list(source.ip, user.name)\n    group_by: [source.ip]\n",
 		}, []string{`rules/r.yaml:6: rule "r1": condition: in_list: the list name must be a constant string`}},
 		{"type error from expr", rule("    kind: match\n    condition: event.count == \"x\"\n"),
 			[]string{`rules/r.yaml:6: rule "r1": condition: invalid operation: == (mismatched types int and string) (at column 13)`}},
@@ -185,6 +193,7 @@ func TestLoadProblems(t *testing.T) {
     severity: low
     kind: match
     condition: event.action == "x"
+    group_by: [source.ip]
 `}, []string{
 			`rules/r.yaml:3: id: duplicate key (first on line 2)`,
 			`rules/r.yaml:5: rule "r1": description: YAML aliases are not supported; write the value out`,
@@ -378,7 +387,7 @@ func TestBuiltinRules(t *testing.T) {
 		require.Equal(t, "event.action", r.Condition.Index().Field, r.Spec.ID)
 	}
 	require.Equal(t, []string{
-		"ssh-brute-force-fast", "ssh-brute-force-slow", "ssh-brute-force-then-success",
+		"ssh-brute-force-fast", "ssh-brute-force-pam", "ssh-brute-force-slow", "ssh-brute-force-then-success",
 		"ssh-password-spray", "sudo-repeated-failures",
 	}, ids)
 	for _, f := range set.Files {

@@ -11,6 +11,8 @@ type matchKind struct{}
 
 func (matchKind) Name() string { return "match" }
 
+func (matchKind) Placeholders() map[string]string { return map[string]string{} }
+
 func (matchKind) Compile(*KindContext) Detector { return matchDetector{} }
 
 type matchDetector struct{}

@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,8 +29,12 @@ var reasonBuiltins = []string{
 	"title", "id", "severity", "group",
 }
 
-func parseReason(s string) (reasonTemplate, error) {
+// parseReason splits s into literal text and placeholders. It reports
+// every syntax problem, not just the first: the template is only usable
+// when there are none.
+func parseReason(s string) (reasonTemplate, []string) {
 	var t reasonTemplate
+	var problems []string
 	var lit strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -41,11 +47,15 @@ func parseReason(s string) (reasonTemplate, error) {
 		case c == '{':
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
-				return t, fmt.Errorf("unclosed placeholder at column %d (write {{ for a literal brace)", i+1)
+				problems = append(problems, fmt.Sprintf("unclosed placeholder at column %d (write {{ for a literal brace)", i+1))
+				i = len(s)
+				break
 			}
 			name := strings.TrimSpace(s[i+1 : i+end])
 			if name == "" {
-				return t, fmt.Errorf("empty placeholder at column %d", i+1)
+				problems = append(problems, fmt.Sprintf("empty placeholder at column %d", i+1))
+				i += end
+				break
 			}
 			if lit.Len() > 0 {
 				t.parts = append(t.parts, reasonPart{lit: lit.String()})
@@ -54,7 +64,7 @@ func parseReason(s string) (reasonTemplate, error) {
 			t.parts = append(t.parts, reasonPart{name: name})
 			i += end
 		case c == '}':
-			return t, fmt.Errorf("unmatched } at column %d (write }} for a literal brace)", i+1)
+			problems = append(problems, fmt.Sprintf("unmatched } at column %d (write }} for a literal brace)", i+1))
 		default:
 			lit.WriteByte(c)
 		}
@@ -62,36 +72,142 @@ func parseReason(s string) (reasonTemplate, error) {
 	if lit.Len() > 0 {
 		t.parts = append(t.parts, reasonPart{lit: lit.String()})
 	}
-	return t, nil
+	return t, problems
 }
 
-// check returns the first placeholder the rule cannot fill.
-func (t reasonTemplate) check(vars map[string]string) (string, bool) {
+// placeholderScope is what a rule's reason may name: the built-in
+// figures, event fields, and its kind's parameters.
+type placeholderScope struct {
+	// kind is the rule's kind name; "" when unknown or missing.
+	kind string
+	// vars are the kind's parameters this rule has (Detector.Vars), or
+	// all the kind may offer when its keys have problems.
+	vars map[string]string
+	// kinds maps every loaded kind to the placeholders it may offer and
+	// the key that enables each ("" for always); kinds that do not say
+	// are absent.
+	kinds map[string]map[string]string
+	// lenient accepts every placeholder any loaded kind offers: used when
+	// the rule's kind is missing or unknown, so that the reason is still
+	// checked without guessing at the parameters of the kind meant.
+	lenient bool
+}
+
+// check returns a problem for each distinct placeholder of t that the
+// rule cannot fill, in order of first appearance.
+func (t reasonTemplate) check(sc placeholderScope) []string {
+	var problems []string
+	seen := map[string]bool{}
 	for _, p := range t.parts {
-		if p.name == "" {
+		if p.name == "" || seen[p.name] {
 			continue
 		}
-		if _, ok := vars[p.name]; ok {
-			continue
+		seen[p.name] = true
+		if msg := sc.problem(p.name); msg != "" {
+			problems = append(problems, msg)
 		}
-		if isBuiltinVar(p.name) {
-			continue
-		}
-		if f, ok := eventFields[p.name]; ok && !f.isStruct() {
-			continue
-		}
-		return p.name, false
 	}
-	return "", true
+	return problems
+}
+
+// problem says what is wrong with placeholder name, or "" when the rule
+// can fill it.
+func (sc placeholderScope) problem(name string) string {
+	if _, ok := sc.vars[name]; ok || isBuiltinVar(name) {
+		return ""
+	}
+	f, isField := eventFields[name]
+	if isField && !f.isStruct() {
+		return ""
+	}
+	if sc.lenient && sc.otherKindsOffering(name, true) != nil {
+		return ""
+	}
+	if isField {
+		return fmt.Sprintf("placeholder {%s} is a group of fields, not a value; name one of them: %s",
+			name, braceList(leafFieldsUnder(name)))
+	}
+	if key, ok := sc.kinds[sc.kind][name]; ok && key != "" {
+		return fmt.Sprintf("placeholder {%s} is only set when the rule has %s", name, key)
+	}
+	if others := sc.otherKindsOffering(name, false); others != nil {
+		return fmt.Sprintf("placeholder {%s} belongs to %s rules; %s", name, strings.Join(others, " and "), sc.offer())
+	}
+	if s := suggest(name, sc.candidates()); s != "" {
+		return fmt.Sprintf("unknown placeholder {%s}; did you mean {%s}?", name, s)
+	}
+	return fmt.Sprintf("unknown placeholder {%s}; %s", name, sc.offer())
+}
+
+// otherKindsOffering lists, sorted, the kinds other than the rule's own
+// (all of them when all is true) that may offer placeholder name.
+func (sc placeholderScope) otherKindsOffering(name string, all bool) []string {
+	var out []string
+	for k, ph := range sc.kinds {
+		if _, ok := ph[name]; ok && (all || k != sc.kind) {
+			out = append(out, k)
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return sortedCopy(out)
+}
+
+// offered lists the non-field placeholders the rule offers: the built-in
+// figures, then its kind's parameters.
+func (sc placeholderScope) offered() []string {
+	out := slices.Clone(reasonBuiltins)
+	if !sc.lenient {
+		return append(out, sortedKeys(sc.vars)...)
+	}
+	all := map[string]string{}
+	for _, ph := range sc.kinds {
+		maps.Copy(all, ph)
+	}
+	return append(out, sortedKeys(all)...)
+}
+
+// offer phrases what the rule offers, for an error message.
+func (sc placeholderScope) offer() string {
+	who := "a rule"
+	if sc.kind != "" {
+		who = "a " + sc.kind + " rule"
+	}
+	return fmt.Sprintf("%s offers an event field such as {source.ip} or one of: %s", who, braceList(sc.offered()))
+}
+
+// candidates are the names a misspelt placeholder is compared with:
+// what the rule offers and every event field that holds a value.
+func (sc placeholderScope) candidates() []string {
+	var fields []string
+	for p, f := range eventFields {
+		if !f.isStruct() {
+			fields = append(fields, p)
+		}
+	}
+	slices.Sort(fields) // suggest keeps the first of equally close names
+	return append(sc.offered(), fields...)
+}
+
+// leafFieldsUnder lists, sorted, the value fields below a group of fields.
+func leafFieldsUnder(path string) []string {
+	var out []string
+	for p, f := range eventFields {
+		if strings.HasPrefix(p, path+".") && !f.isStruct() {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func braceList(names []string) string {
+	return "{" + strings.Join(names, "}, {") + "}"
 }
 
 func isBuiltinVar(n string) bool {
-	for _, b := range reasonBuiltins {
-		if b == n {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(reasonBuiltins, n)
 }
 
 // Reason renders the rule's reason sentence for a firing. values are the

@@ -34,8 +34,9 @@ type Spec struct {
 	Kind string
 	// Condition is the expr-lang expression events must satisfy.
 	Condition string
-	// GroupBy are dotted field names (schemas.LookupField); state and
-	// alerts are kept per distinct combination of their values.
+	// GroupBy are dotted field names (schemas.LookupField), at least
+	// one; state, alerts and incidents are kept per distinct combination
+	// of their values.
 	GroupBy []string
 	// Reason is the alert's explanation template; empty means the kind's
 	// default.
@@ -165,35 +166,77 @@ func (ld *loadState) decodeRule(n *yaml.Node, rep reporter) *Rule {
 		}
 		kc.finish()
 	}
-	if len(*rep.errs) > before || det == nil || cond == nil {
+	// The reason is checked whatever else is wrong with the rule, so that
+	// one run reports its problems along with the others.
+	tmpl, reasonOK := ld.checkReason(m, kind, det, reasonSrc, hasReason)
+	if len(*rep.errs) > before || det == nil || cond == nil || !reasonOK {
 		return nil
 	}
-
-	r := &Rule{Spec: spec, Condition: cond, GroupBy: groupBy, Detector: det, vars: det.Vars()}
-	if !hasReason {
-		reasonSrc = det.DefaultReason()
+	return &Rule{
+		Spec: spec, Condition: cond, GroupBy: groupBy, Detector: det,
+		Hash: ruleHash(&spec, m), reason: tmpl, vars: det.Vars(),
 	}
-	tmpl, err := parseReason(reasonSrc)
-	if err != nil {
-		m.errorf("reason", "%v", err)
-		return nil
-	}
-	if name, ok := tmpl.check(r.vars); !ok {
-		want := strings.Join(append(slices.Clone(reasonBuiltins), sortedKeys(r.vars)...), ", ")
-		m.errorf("reason", "unknown placeholder {%s} (want an event field such as source.ip, or one of: %s)", name, want)
-		return nil
-	}
-	r.reason = tmpl
-	r.Hash = ruleHash(&spec, m)
-	return r
 }
 
+// checkReason parses the rule's reason (the kind's default when it has
+// none) and reports every problem in it: each syntax error and each
+// placeholder the rule cannot fill. kind is nil when the rule's kind is
+// missing or unknown, det when the kind's keys have problems. ok is false
+// when the template cannot be used.
+func (ld *loadState) checkReason(m *mapNode, kind Kind, det Detector, src string, has bool) (tmpl reasonTemplate, ok bool) {
+	if !has {
+		if det == nil {
+			return tmpl, false
+		}
+		src = det.DefaultReason()
+	}
+	tmpl, problems := parseReason(src)
+	sc := placeholderScope{kinds: ld.placeholders}
+	check := true
+	switch {
+	case kind == nil:
+		sc.lenient = true
+	case det != nil:
+		sc.kind, sc.vars = kind.Name(), det.Vars()
+	default:
+		// The kind's keys have problems: accept every parameter it may
+		// offer if it says which; otherwise check only the syntax.
+		sc.kind = kind.Name()
+		ph, says := ld.placeholders[sc.kind]
+		check = says
+		sc.vars = make(map[string]string, len(ph))
+		for name := range ph {
+			sc.vars[name] = ""
+		}
+	}
+	if check {
+		problems = append(problems, tmpl.check(sc)...)
+	}
+	for _, p := range problems {
+		m.errorf("reason", "%s", p)
+	}
+	return tmpl, len(problems) == 0
+}
+
+// groupByWhy explains why every rule needs group_by.
+const groupByWhy = "alerts of a rule are grouped into incidents by these fields"
+
+// decodeGroupBy reads group_by, which every rule must have: the engine
+// keeps state and files incidents per distinct combination of its
+// values, and names the incident's entities after them.
 func (ld *loadState) decodeGroupBy(m *mapNode, spec *Spec) []schemas.FieldSpec {
-	names, ok := m.strList("group_by", false)
-	if !ok {
+	if !m.has("group_by") {
+		m.used["group_by"] = true
+		m.errorf("group_by", "required (%s)", groupByWhy)
 		return nil
 	}
-	spec.GroupBy = names
+	names, ok := m.strList("group_by", true)
+	if ok && len(names) == 0 {
+		m.errorf("group_by", "want at least one field (%s)", groupByWhy)
+	}
+	if ok {
+		spec.GroupBy = names
+	}
 	out := make([]schemas.FieldSpec, 0, len(names))
 	for i, name := range names {
 		f, ok := schemas.LookupField(name)

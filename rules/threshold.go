@@ -26,6 +26,10 @@ type thresholdKind struct{}
 
 func (thresholdKind) Name() string { return "threshold" }
 
+func (thresholdKind) Placeholders() map[string]string {
+	return map[string]string{"threshold": "", "window": "", "distinct": "distinct", "within": "followed_by"}
+}
+
 func (thresholdKind) Compile(c *KindContext) Detector {
 	d := &thresholdDetector{}
 	ok := true
