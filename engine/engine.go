@@ -95,6 +95,9 @@ type caller struct {
 	items  []*[]item // per shard
 	alerts []schemas.Alert
 	vals   []string
+	// own is the engine's copy of the event being evaluated, made when
+	// its first stateful rule takes it (see route).
+	own *schemas.Event
 }
 
 // item is one (rule, condition, event) for a shard.
@@ -163,9 +166,11 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) inline() bool { return len(e.shards) == 1 }
 
-// Handle evaluates a batch of events. It implements bus.Handler. The
-// engine keeps the *Event pointers (as evidence in open windows); the
-// caller must not modify the events afterwards. With more than one shard
+// Handle evaluates a batch of events. It implements bus.Handler. An event
+// that a stateful rule takes is copied once, so windows never hold the
+// caller's pointers: ingest allocates events many at a time, and a window
+// holding one of them would keep all its neighbours alive. The caller must
+// not modify the events until Handle returns. With more than one shard
 // Handle returns once the work is queued; Flush waits for it.
 func (e *Engine) Handle(ctx context.Context, batch []*schemas.Event) error {
 	e.mu.RLock()
@@ -180,6 +185,7 @@ func (e *Engine) Handle(ctx context.Context, batch []*schemas.Event) error {
 		if ev == nil {
 			continue
 		}
+		c.own = nil
 		for i := range set.index {
 			ix := &set.index[i]
 			for _, cg := range ix.by[ix.get(ev)] {
@@ -248,7 +254,11 @@ func (e *Engine) route(c *caller, cand *candidate, ev *schemas.Event) {
 		b = e.batches.Get().(*[]item)
 		c.items[shard] = b
 	}
-	*b = append(*b, item{rule: r, ev: ev, input: cand.input})
+	if c.own == nil {
+		c.own = new(schemas.Event)
+		*c.own = *ev
+	}
+	*b = append(*b, item{rule: r, ev: c.own, input: cand.input})
 }
 
 // groupHash hashes the event's group key the way keyHash hashes a stored
