@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tocsin-siem/tocsin/ingest/parse"
@@ -34,8 +36,8 @@ type Source struct {
 // slabSize is the number of events allocated at once.
 const slabSize = 256
 
-// maxFailureBytes bounds the raw bytes held in a partial failure batch; too
-// long lines can carry up to a megabyte each.
+// maxFailureBytes bounds the raw bytes held in a partial failure batch, for
+// a pipeline whose MaxFailureRaw is large.
 const maxFailureBytes = 4 << 20
 
 // sampleBytes is how much of a failed line a log summary quotes.
@@ -162,7 +164,8 @@ func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sen
 		if errors.As(err, &pe) {
 			reason, detail = pe.Reason, pe.Detail
 		}
-		return b.fail(ctx, []byte(s), received, sender, reason, detail)
+		raw, detail := b.keepRaw(line, detail)
+		return b.fail(ctx, raw, received, sender, reason, detail)
 	}
 	ev.ID = seqHash(b.idBase, b.seq)
 	ev.Log.Source.Address = sender
@@ -193,7 +196,18 @@ func (b *Batcher) Reject(ctx context.Context, raw []byte, received time.Time, se
 	if reason == ReasonTooLong {
 		b.nOversize++
 	}
-	return b.fail(ctx, append([]byte(nil), raw...), received, sender, reason, detail)
+	kept, detail := b.keepRaw(raw, detail)
+	return b.fail(ctx, kept, received, sender, reason, detail)
+}
+
+// keepRaw copies what a failure keeps of raw: at most the pipeline's
+// MaxFailureRaw bytes. When raw is cut, detail gains its length.
+func (b *Batcher) keepRaw(raw []byte, detail string) ([]byte, string) {
+	if len(raw) <= b.p.maxRaw {
+		return append([]byte(nil), raw...), detail
+	}
+	detail += "; " + strconv.Itoa(len(raw)) + " bytes, first " + strconv.Itoa(b.p.maxRaw) + " kept"
+	return append([]byte(nil), raw[:b.p.maxRaw]...), detail
 }
 
 // fail queues a failure; raw is already a copy the failure may keep.
@@ -315,9 +329,13 @@ func (b *Batcher) syncCounters() {
 	}
 }
 
-// blank reports whether line holds only spaces, tabs, CRs and NULs.
+// utf8BOM is the byte order mark some Windows tools start a file with.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// blank reports whether line holds only spaces, tabs, CRs and NULs, after
+// a leading byte order mark.
 func blank(line []byte) bool {
-	for _, c := range line {
+	for _, c := range bytes.TrimPrefix(line, utf8BOM) {
 		if c != ' ' && c != '\t' && c != '\r' && c != 0 {
 			return false
 		}

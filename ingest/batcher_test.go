@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -292,4 +293,71 @@ func BenchmarkBatcherOverhead(b *testing.B) {
 	for b.Loop() {
 		_ = bt.Line(ctx, line, t0, "file:bench")
 	}
+}
+
+func TestBatcherCapsFailureRaw(t *testing.T) {
+	tp := newTestPipeline(t, nil)
+	b := tp.NewBatcher(Source{Kind: KindTCP, Name: "c"})
+	ctx := context.Background()
+	const size = 1153434
+	long := []byte("garbage " + strings.Repeat("z", size-8))
+	require.NoError(t, b.Line(ctx, long, t0, "192.0.2.1"))
+	cut := []byte(strings.Repeat("y", DefaultTCPMaxMessageSize))
+	require.NoError(t, b.Reject(ctx, cut, t0, "192.0.2.1", ReasonTooLong, "message longer than 1048576 bytes"))
+	require.NoError(t, b.Line(ctx, []byte("short garbage"), t0, "192.0.2.1"))
+	require.NoError(t, b.Close(ctx))
+
+	_, fails := tp.sink.snapshot()
+	require.Len(t, fails, 3)
+	require.Equal(t, DefaultMaxFailureRaw, len(fails[0].Raw))
+	require.True(t, bytes.Equal(long[:DefaultMaxFailureRaw], fails[0].Raw), "kept bytes differ")
+	require.Equal(t, "no_header", fails[0].Reason)
+	require.True(t, strings.HasSuffix(fails[0].Detail, "; 1153434 bytes, first 8192 kept"), fails[0].Detail)
+	require.Equal(t, DefaultMaxFailureRaw, len(fails[1].Raw))
+	require.True(t, bytes.Equal(cut[:DefaultMaxFailureRaw], fails[1].Raw), "kept bytes differ")
+	require.Equal(t, "message longer than 1048576 bytes; 1048576 bytes, first 8192 kept", fails[1].Detail)
+	require.Equal(t, []byte("short garbage"), fails[2].Raw)
+	require.NotContains(t, fails[2].Detail, "kept")
+	// The metrics count what arrived, not what was kept.
+	require.Equal(t, float64(size+DefaultTCPMaxMessageSize+len("short garbage")),
+		tp.metric(t, "tocsin_ingest_bytes_total", "source", "tcp"))
+	require.Equal(t, 2.0, tp.metric(t, "tocsin_ingest_parse_failures_total", "source", "tcp", "reason", "no_header"))
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_oversize_total", "source", "tcp"))
+}
+
+func TestBatcherMaxFailureRawOption(t *testing.T) {
+	tp := newTestPipeline(t, func(o *PipelineOptions) { o.MaxFailureRaw = 16 })
+	b := tp.NewBatcher(Source{Kind: KindUDP, Name: "u"})
+	ctx := context.Background()
+	require.NoError(t, b.Line(ctx, []byte("0123456789abcdefXYZ"), t0, "s"))
+	require.NoError(t, b.Line(ctx, []byte("0123456789abcdef"), t0, "s"))
+	require.NoError(t, b.Close(ctx))
+	_, fails := tp.sink.snapshot()
+	require.Len(t, fails, 2)
+	require.Equal(t, []byte("0123456789abcdef"), fails[0].Raw)
+	require.True(t, strings.HasSuffix(fails[0].Detail, "; 19 bytes, first 16 kept"), fails[0].Detail)
+	require.Equal(t, []byte("0123456789abcdef"), fails[1].Raw)
+	require.NotContains(t, fails[1].Detail, "kept")
+
+	_, err := NewPipeline(PipelineOptions{Events: bus.Direct[*schemas.Event]{}, MaxFailureRaw: -1})
+	require.ErrorContains(t, err, "max failure raw -1 is negative")
+}
+
+func TestBatcherSkipsLeadingBOM(t *testing.T) {
+	tp := newTestPipeline(t, nil)
+	b := tp.NewBatcher(Source{Kind: KindFile, Name: "file:x"})
+	ctx := context.Background()
+	const bom = "\xef\xbb\xbf"
+	withBOM := bom + sshLine("h", 1, "root")
+	require.NoError(t, b.Line(ctx, []byte(withBOM), t0, "file:x"))
+	require.NoError(t, b.Line(ctx, []byte(bom), t0, "file:x"))
+	require.NoError(t, b.Line(ctx, []byte(bom+"\r"), t0, "file:x"))
+	require.NoError(t, b.Close(ctx))
+	evs, fails := tp.sink.snapshot()
+	require.Empty(t, fails)
+	require.Len(t, evs, 1)
+	require.Equal(t, "root", evs[0].User.Name)
+	require.Equal(t, "h", evs[0].Host.Name)
+	require.Equal(t, withBOM, evs[0].Event.Original, "Original keeps the bytes as received")
+	require.Equal(t, 2.0, tp.metric(t, "tocsin_ingest_blank_lines_total", "source", "file"))
 }

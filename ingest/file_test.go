@@ -112,7 +112,8 @@ func TestReadFilesLongLines(t *testing.T) {
 	small := "<13>Jan  1 00:00:00 h app: short"
 	data := at + "\r\n" + over + "\n" + small + "\n" + strings.Repeat("c", 3*limit) + "\n" + small
 	path := writeFile(t, "long.log", []byte(data))
-	tp := newTestPipeline(t, nil)
+	// Keep whole what the reader cut, to see where it cut.
+	tp := newTestPipeline(t, func(o *PipelineOptions) { o.MaxFailureRaw = 1 << 20 })
 	prog, err := ReadFiles(context.Background(), tp.Pipeline, []string{path}, FileOptions{MaxLineSize: limit})
 	require.NoError(t, err)
 	require.Equal(t, int64(5), prog.Lines)
@@ -247,4 +248,18 @@ func FuzzLineReader(f *testing.F) {
 			require.Equal(t, want[:min(len(want), limit)], line)
 		}
 	})
+}
+
+func TestReadFilesWithBOM(t *testing.T) {
+	// Notepad and PowerShell's Out-File start a UTF-8 file with a BOM.
+	path := writeFile(t, "bom.log", []byte("\xef\xbb\xbf"+authLog))
+	tp := newTestPipeline(t, nil)
+	_, err := ReadFiles(context.Background(), tp.Pipeline, []string{path}, FileOptions{Received: fixed})
+	require.NoError(t, err)
+	evs, fails := tp.sink.snapshot()
+	require.Len(t, evs, 3)
+	require.Equal(t, "LabSZ", evs[0].Host.Name)
+	require.Equal(t, "webmaster", evs[0].User.Name)
+	require.Len(t, fails, 1)
+	require.Equal(t, "not a syslog line", string(fails[0].Raw))
 }

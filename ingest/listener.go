@@ -17,6 +17,7 @@ const (
 	DefaultIdleTimeout       = 5 * time.Minute
 	DefaultUDPReadBuffer     = 4 << 20
 	DefaultDrainTimeout      = 200 * time.Millisecond
+	DefaultEvictIdle         = 10 * time.Second
 )
 
 // ListenerOptions configures a syslog listener. The zero value of each
@@ -28,8 +29,10 @@ type ListenerOptions struct {
 	// for UDP, 1 MiB for TCP); longer ones are cut and kept as "too_long"
 	// failures. Over IPv4 no UDP datagram is longer than 65,507 bytes.
 	MaxMessageSize int
-	// MaxConnections caps concurrent TCP connections (default 1024);
-	// connections past it are closed at once, logged and counted.
+	// MaxConnections caps concurrent TCP connections (default 1024). A
+	// connection that arrives at the cap takes the place of the open
+	// connection idle the longest, if that one has been idle for at least
+	// EvictIdle; when none has, it is closed at once, logged and counted.
 	MaxConnections int
 	// IdleTimeout closes a TCP connection that has sent nothing for this
 	// long (default 5m), which also clears half-open connections.
@@ -44,6 +47,11 @@ type ListenerOptions struct {
 	// has arrived for this long after asking, or the sender closes.
 	// Stop's context bounds a sender that never pauses.
 	DrainTimeout time.Duration
+	// EvictIdle is how long a TCP connection must have been waiting for
+	// data, with nothing received, before a new connection at
+	// MaxConnections may take its place (default 10s). A connection whose
+	// reader is busy (waiting on the bus, say) is never evicted.
+	EvictIdle time.Duration
 }
 
 func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
@@ -62,6 +70,9 @@ func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
 	}
 	if o.DrainTimeout < 0 {
 		errs = append(errs, fmt.Errorf("drain timeout %s is negative", o.DrainTimeout))
+	}
+	if o.EvictIdle < 0 {
+		errs = append(errs, fmt.Errorf("evict idle %s is negative", o.EvictIdle))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return o, fmt.Errorf("cannot configure %s syslog listener: %w", proto, err)
@@ -86,6 +97,9 @@ func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
 	}
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.EvictIdle == 0 {
+		o.EvictIdle = DefaultEvictIdle
 	}
 	return o, nil
 }

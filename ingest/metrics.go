@@ -51,6 +51,10 @@ type metrics struct {
 	connections *prometheus.GaugeVec
 	rejected    *prometheus.CounterVec
 	idle        *prometheus.CounterVec
+	evicted     *prometheus.CounterVec
+	// udpKernelDrops counts datagrams, not lines, so it is apart from
+	// dropped, which counts events and failures the bus refused.
+	udpKernelDrops prometheus.Counter
 
 	mu    sync.Mutex
 	kinds map[Kind]*kindMetrics
@@ -76,7 +80,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"source"}),
 		rejected: counter("connections_rejected_total",
 			"Connections closed at accept because the connection limit was reached.", "source"),
-		idle:  counter("idle_timeouts_total", "Connections closed after the idle timeout.", "source"),
+		idle: counter("idle_timeouts_total", "Connections closed after the idle timeout.", "source"),
+		evicted: counter("connections_evicted_total",
+			"Idle connections closed at the connection limit to admit a new one.", "source"),
+		udpKernelDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "tocsin", Subsystem: "ingest", Name: "udp_kernel_drops_total",
+			Help: "UDP datagrams the kernel dropped before tocsin could read them (receive buffer full), " +
+				"as the kernel reports them with the next datagram read; Linux only.",
+		}),
 		kinds: map[Kind]*kindMetrics{},
 	}
 	if reg == nil {
@@ -84,6 +95,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.lines, m.blank, m.events, m.failures, m.bytes, m.oversize, m.dropped, m.connections, m.rejected, m.idle,
+		m.evicted, m.udpKernelDrops,
 	} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
@@ -110,6 +122,7 @@ type kindMetrics struct {
 	conns    prometheus.Gauge
 	rejected prometheus.Counter
 	idle     prometheus.Counter
+	evicted  prometheus.Counter
 
 	mu      sync.Mutex
 	reasons map[string]prometheus.Counter
@@ -137,6 +150,7 @@ func (m *metrics) forKind(k Kind) *kindMetrics {
 		km.conns = m.connections.WithLabelValues(l)
 		km.rejected = m.rejected.WithLabelValues(l)
 		km.idle = m.idle.WithLabelValues(l)
+		km.evicted = m.evicted.WithLabelValues(l)
 	}
 	for _, r := range knownReasons() {
 		km.reasons[r] = m.failures.WithLabelValues(l, r)

@@ -19,6 +19,7 @@ const (
 	DefaultBatchSize     = 512
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultSSHDMaxProcs  = 65536
+	DefaultMaxFailureRaw = 8 << 10
 )
 
 // failureLogEvery is the least time between two log lines that summarise
@@ -49,6 +50,10 @@ type PipelineOptions struct {
 	// Registerer receives the ingest metrics; nil leaves them
 	// unregistered.
 	Registerer prometheus.Registerer
+	// MaxFailureRaw bounds the bytes of a failed line kept in its
+	// ParseFailure (default 8 KiB); the failure's Detail says how long
+	// the line was when it was cut. Metrics count every byte received.
+	MaxFailureRaw int
 }
 
 // lineParser is what a Batcher needs from the parser; tests substitute it.
@@ -69,6 +74,7 @@ type Pipeline struct {
 	failures bus.Publisher[schemas.ParseFailure]
 	batch    int
 	interval time.Duration
+	maxRaw   int
 	parser   lineParser
 	tracker  attemptTracker
 	logger   zerolog.Logger
@@ -94,6 +100,9 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if opts.SSHDMaxProcs < 0 {
 		errs = append(errs, fmt.Errorf("sshd max processes %d is negative", opts.SSHDMaxProcs))
 	}
+	if opts.MaxFailureRaw < 0 {
+		errs = append(errs, fmt.Errorf("max failure raw %d is negative", opts.MaxFailureRaw))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("cannot create ingest pipeline: %w", err)
 	}
@@ -106,6 +115,9 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if opts.SSHDMaxProcs == 0 {
 		opts.SSHDMaxProcs = DefaultSSHDMaxProcs
 	}
+	if opts.MaxFailureRaw == 0 {
+		opts.MaxFailureRaw = DefaultMaxFailureRaw
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -116,6 +128,7 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 		failures: opts.Failures,
 		batch:    opts.BatchSize,
 		interval: opts.FlushInterval,
+		maxRaw:   opts.MaxFailureRaw,
 		parser:   parse.New(parse.Options{Location: opts.Location}),
 		tracker:  parse.NewSSHDTracker(opts.SSHDMaxProcs),
 		logger:   logger,

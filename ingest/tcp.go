@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -25,6 +26,9 @@ const (
 // errIdle ends a connection that sent nothing for the idle timeout.
 var errIdle = errors.New("idle timeout")
 
+// errEvicted ends an idle connection closed to admit a new one.
+var errEvicted = errors.New("evicted at the connection limit to admit a new connection")
+
 // TCPListener receives syslog over TCP with RFC 6587 framing, one goroutine
 // and one Batcher per connection. A connection's goroutine publishes its
 // own batches, so a blocked bus stops it reading and TCP flow control
@@ -34,9 +38,10 @@ type TCPListener struct {
 	opts   ListenerOptions
 	logger zerolog.Logger
 	km     *kindMetrics
-	// acceptErrs, rejects and pubErrs limit the logs of accept errors,
-	// connections refused at the limit, and publish errors.
-	acceptErrs, rejects, pubErrs errorLimiter
+	// acceptErrs, rejects, evictions and pubErrs limit the logs of accept
+	// errors, connections refused or evicted at the limit, and publish
+	// errors.
+	acceptErrs, rejects, evictions, pubErrs errorLimiter
 
 	ln     net.Listener
 	runCtx context.Context
@@ -180,10 +185,21 @@ func (l *TCPListener) isStopping() bool {
 	return l.stopping
 }
 
-// admit starts serving conn, or closes it at the connection limit.
+// admit starts serving conn. At the connection limit it evicts the
+// connection idle the longest to make room, or closes conn when every
+// connection is busy.
 func (l *TCPListener) admit(conn net.Conn) {
 	l.mu.Lock()
+	var evicted *tcpConn
 	if len(l.conns) >= l.opts.MaxConnections {
+		evicted = l.idlest(time.Now())
+		if evicted != nil {
+			// Out of the count now; its goroutine ends it at once.
+			delete(l.conns, evicted)
+			evicted.evict()
+		}
+	}
+	if evicted == nil && len(l.conns) >= l.opts.MaxConnections {
 		l.mu.Unlock()
 		_ = conn.Close()
 		l.km.rejected.Inc()
@@ -211,11 +227,43 @@ func (l *TCPListener) admit(conn net.Conn) {
 		c.drain()
 		l.armAccept()
 	}
+	c.active.Store(c.lastRead.UnixNano())
 	l.conns[c] = struct{}{}
 	l.wg.Add(1)
 	l.mu.Unlock()
 	l.km.conns.Inc()
+	if evicted != nil {
+		l.km.evicted.Inc()
+		if n, ok := l.evictions.allow(time.Now()); ok {
+			l.logger.Warn().
+				Str("evicted", evicted.conn.RemoteAddr().String()).
+				Str("admitted", conn.RemoteAddr().String()).
+				Int("limit", l.opts.MaxConnections).
+				Int("count", n).
+				Msg("idle tcp connection closed to admit a new one: connection limit reached")
+		}
+	}
 	go l.serve(c)
+}
+
+// idlest returns the connection that has waited for data the longest, if
+// it has waited for at least EvictIdle, or nil. A connection whose reader
+// is elsewhere (parsing, publishing to a slow bus) is busy, not idle. It
+// scans every connection, which at the default limit takes microseconds;
+// the caller holds l.mu.
+func (l *TCPListener) idlest(now time.Time) *tcpConn {
+	limit := now.Add(-l.opts.EvictIdle).UnixNano()
+	var best *tcpConn
+	var bestAt int64
+	for c := range l.conns {
+		if !c.reading.Load() {
+			continue
+		}
+		if at := c.active.Load(); at <= limit && (best == nil || at < bestAt) {
+			best, bestAt = c, at
+		}
+	}
+	return best
 }
 
 func (l *TCPListener) serve(c *tcpConn) {
@@ -283,6 +331,10 @@ func (l *TCPListener) frame(c *tcpConn, f framing.Frame) error {
 func (l *TCPListener) closed(c *tcpConn, err error) {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, errEvicted):
+		l.logger.Debug().
+			Str("remote", c.conn.RemoteAddr().String()).
+			Msg("closing idle tcp connection to admit a new one")
 	case errors.Is(err, errIdle):
 		l.km.idle.Inc()
 		l.logger.Debug().
@@ -313,10 +365,24 @@ type tcpConn struct {
 	b        *Batcher
 	sender   string
 	lastRead time.Time // only the serving goroutine uses it
+	// active is lastRead in unix nanoseconds and reading is set while
+	// the goroutine waits in Read, for the accept loop to find idle
+	// connections.
+	active  atomic.Int64
+	reading atomic.Bool
 
 	mu       sync.Mutex
 	draining bool      // set by Stop
 	drainAt  time.Time // when the current read ends the drain
+	evicted  bool      // set by evict
+}
+
+// evict makes the connection's next or current Read return errEvicted.
+func (c *tcpConn) evict() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evicted = true
+	_ = c.conn.SetReadDeadline(time.Unix(1, 0))
 }
 
 // drain makes the connection end once it has been quiet for c.gap.
@@ -329,10 +395,14 @@ func (c *tcpConn) drain() {
 }
 
 // Read reads from the connection. It returns os.ErrDeadlineExceeded when
-// a flush is due, errIdle after the idle timeout and io.EOF once a drain
-// is over.
+// a flush is due, errIdle after the idle timeout, errEvicted once evicted
+// and io.EOF once a drain is over.
 func (c *tcpConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.evicted {
+		c.mu.Unlock()
+		return 0, errEvicted
+	}
 	now := time.Now()
 	d := c.lastRead.Add(c.idle)
 	if due := c.b.DueAt(); !due.IsZero() && due.Before(d) {
@@ -345,20 +415,27 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 		}
 	}
 	err := c.conn.SetReadDeadline(d)
+	c.reading.Store(true)
 	c.mu.Unlock()
 	if err != nil {
+		c.reading.Store(false)
 		return 0, err
 	}
 	n, err := c.conn.Read(p)
 	now = time.Now()
 	if n > 0 {
 		c.lastRead = now
+		c.active.Store(now.UnixNano())
 	}
+	c.reading.Store(false)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		c.mu.Lock()
 		drained := c.draining && !now.Before(c.drainAt)
+		evicted := c.evicted
 		c.mu.Unlock()
 		switch {
+		case evicted:
+			return n, errEvicted
 		case drained:
 			return n, io.EOF
 		case !now.Before(c.lastRead.Add(c.idle)):

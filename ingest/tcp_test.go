@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -140,7 +141,10 @@ func TestTCPSizeLimits(t *testing.T) {
 	require.Len(t, fails, 2)
 	for _, f := range fails {
 		require.Equal(t, ReasonTooLong, f.Reason)
-		require.True(t, over[:limit] == string(f.Raw), "raw bytes differ")
+		// The transport cut the message at the limit; the failure keeps
+		// the first DefaultMaxFailureRaw bytes of that.
+		require.True(t, over[:DefaultMaxFailureRaw] == string(f.Raw), "raw bytes differ")
+		require.True(t, strings.HasSuffix(f.Detail, "; 1048576 bytes, first 8192 kept"), f.Detail)
 	}
 	require.Contains(t, fails[1].Detail, "octet count 1048577 above the limit")
 	require.Equal(t, 2.0, tp.metric(t, "tocsin_ingest_oversize_total", "source", "tcp"))
@@ -311,4 +315,85 @@ func TestTCPStartErrors(t *testing.T) {
 	_, err = NewTCPListener(tp.Pipeline, ListenerOptions{MaxConnections: -2, IdleTimeout: -time.Second})
 	require.ErrorContains(t, err, "max connections -2 is negative")
 	require.ErrorContains(t, err, "idle timeout -1s is negative")
+}
+
+// closedByServer reports whether the server has closed c.
+func closedByServer(t *testing.T, c net.Conn) bool {
+	t.Helper()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF)
+}
+
+func TestTCPEvictsIdleConnectionAtLimit(t *testing.T) {
+	tp := newTestPipeline(t, func(o *PipelineOptions) { o.FlushInterval = 10 * time.Millisecond })
+	const evictAfter = 300 * time.Millisecond
+	l := startTCP(t, tp, ListenerOptions{MaxConnections: 2, EvictIdle: evictAfter})
+
+	idle := dial(t, l)
+	write(t, idle, sshLine("h", 1, "idle")+"\n<13>Jan  1 00:00:00 h a: never fini")
+	busy := dial(t, l)
+	write(t, busy, sshLine("h", 2, "busy")+"\n")
+	tp.sink.waitFor(t, 2)
+	time.Sleep(evictAfter + 100*time.Millisecond)
+	write(t, busy, sshLine("h", 3, "busy")+"\n")
+	tp.sink.waitFor(t, 3)
+
+	// At the limit: the connection idle the longest makes room.
+	fresh := dial(t, l)
+	write(t, fresh, sshLine("h", 4, "fresh")+"\n")
+	require.True(t, closedByServer(t, idle), "the idle connection was not closed")
+	evs, _ := tp.sink.waitFor(t, 5)
+	var users []string
+	for _, e := range evs {
+		users = append(users, e.User.Name)
+	}
+	require.Contains(t, users, "fresh")
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_connections_evicted_total", "source", "tcp"))
+	require.Zero(t, tp.metric(t, "tocsin_ingest_connections_rejected_total", "source", "tcp"))
+	require.Eventually(t, func() bool {
+		_, fails := tp.sink.snapshot()
+		return len(fails) == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	_, fails := tp.sink.snapshot()
+	require.Equal(t, ReasonTruncated, fails[0].Reason, "the unfinished message is kept")
+	require.Contains(t, fails[0].Detail, "evicted")
+	require.Equal(t, "<13>Jan  1 00:00:00 h a: never fini", string(fails[0].Raw))
+	require.Eventually(t, func() bool {
+		return tp.metric(t, "tocsin_ingest_connections", "source", "tcp") == 2
+	}, 5*time.Second, 5*time.Millisecond)
+
+	// Both connections have just sent: a newcomer is refused.
+	write(t, busy, sshLine("h", 5, "busy")+"\n")
+	write(t, fresh, sshLine("h", 6, "fresh")+"\n")
+	tp.sink.waitFor(t, 7)
+	late := dial(t, l)
+	require.True(t, closedByServer(t, late), "a connection past the limit is closed")
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_connections_rejected_total", "source", "tcp"))
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_connections_evicted_total", "source", "tcp"))
+
+	// The survivors still deliver.
+	write(t, busy, sshLine("h", 7, "still")+"\n")
+	evs, _ = tp.sink.waitFor(t, 8)
+	require.Equal(t, "still", evs[len(evs)-1].User.Name)
+}
+
+func TestTCPDoesNotEvictConnectionBlockedOnBus(t *testing.T) {
+	// A connection whose reader waits on the bus is busy, however long
+	// ago it last read.
+	bb := &blockingBus{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	tp := newTestPipeline(t, func(o *PipelineOptions) {
+		o.Events = bb
+		o.BatchSize = 1
+	})
+	l := startTCP(t, tp, ListenerOptions{MaxConnections: 1, EvictIdle: 50 * time.Millisecond})
+	c := dial(t, l)
+	write(t, c, sshLine("h", 1, "u")+"\n")
+	<-bb.entered
+	time.Sleep(150 * time.Millisecond)
+	late := dial(t, l)
+	require.True(t, closedByServer(t, late))
+	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_connections_rejected_total", "source", "tcp"))
+	require.Zero(t, tp.metric(t, "tocsin_ingest_connections_evicted_total", "source", "tcp"))
+	close(bb.release)
 }

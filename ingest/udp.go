@@ -23,8 +23,13 @@ type UDPListener struct {
 	p      *Pipeline
 	opts   ListenerOptions
 	logger zerolog.Logger
-	// readErrs and pubErrs limit the logs of read and publish errors.
-	readErrs, pubErrs errorLimiter
+	// readErrs, pubErrs and dropLogs limit the logs of read errors,
+	// publish errors and kernel drops.
+	readErrs, pubErrs, dropLogs errorLimiter
+	// countDrops is set when the kernel reports its drops (Linux).
+	countDrops bool
+	// unlogged is the kernel drops not yet logged; serve owns it.
+	unlogged uint64
 
 	conn   *net.UDPConn
 	runCtx context.Context
@@ -66,6 +71,11 @@ func (l *UDPListener) Start(ctx context.Context) error {
 		l.logger.Warn().Err(err).
 			Int("bytes", l.opts.ReadBufferSize).
 			Msg("cannot set udp receive buffer; keeping the kernel default")
+	}
+	l.countDrops, err = enableDropCount(conn)
+	if err != nil {
+		l.logger.Warn().Err(err).Msg("cannot count the datagrams the kernel drops; " +
+			"tocsin_ingest_udp_kernel_drops_total will stay at zero")
 	}
 	l.conn = conn
 	l.runCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -116,10 +126,18 @@ func (l *UDPListener) serve() {
 	name := "udp:" + l.conn.LocalAddr().String() + "@" + strconv.FormatInt(l.p.epoch, 10)
 	b := l.p.NewBatcher(Source{Kind: KindUDP, Name: name})
 	buf := make([]byte, l.opts.MaxMessageSize+1)
+	var oob []byte
+	if l.countDrops {
+		oob = make([]byte, dropOOBSize)
+	}
+	var drops dropCounter
 	senders := senderCache{}
 	for {
 		l.setDeadline(b)
-		n, ap, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, ap, dropped, counted, err := readDatagram(l.conn, buf, oob)
+		if counted {
+			l.kernelDropped(drops.update(dropped))
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				if l.drained(time.Now()) {
@@ -145,6 +163,53 @@ func (l *UDPListener) serve() {
 		}
 	}
 	l.report(b.Close(l.runCtx))
+	if l.unlogged > 0 {
+		l.logDrops()
+	}
+}
+
+// dropCounter turns the kernel's running count of the datagrams it dropped
+// for a socket into increases.
+type dropCounter struct {
+	last uint32
+}
+
+// update takes the count that came with a datagram and returns how much
+// it grew. The count is 32 bits and wraps; a count below the last one
+// (which datagrams read in order never carry) adds nothing.
+func (d *dropCounter) update(count uint32) uint32 {
+	grew := count - d.last
+	if grew >= 1<<31 {
+		return 0
+	}
+	d.last = count
+	return grew
+}
+
+// kernelDropped counts n datagrams the kernel dropped because the socket's
+// receive buffer was full, and logs them at most once per errorLogEvery.
+//
+// Known shortcoming: the kernel reports its count with the next datagram
+// it queues, so drops stay uncounted until another datagram arrives, and
+// drops after the last datagram before Stop are never counted.
+func (l *UDPListener) kernelDropped(n uint32) {
+	if n == 0 {
+		return
+	}
+	l.p.metrics.udpKernelDrops.Add(float64(n))
+	l.unlogged += uint64(n)
+	if _, ok := l.dropLogs.allow(time.Now()); ok {
+		l.logDrops()
+	}
+}
+
+func (l *UDPListener) logDrops() {
+	l.logger.Warn().
+		Uint64("datagrams", l.unlogged).
+		Int("read_buffer_size", l.opts.ReadBufferSize).
+		Msg("kernel dropped udp datagrams: the socket's receive buffer was full; " +
+			"raise the listener's read buffer size (and net.core.rmem_max) or relieve the event bus")
+	l.unlogged = 0
 }
 
 // setDeadline arms the read deadline for the next flush or, once Stop has

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,4 +170,51 @@ func TestUDPHardStop(t *testing.T) {
 	// never read off the socket.
 	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_dropped_total", "source", "udp"))
 	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_lines_total", "source", "udp"))
+}
+
+func TestUDPCountsKernelDrops(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel's drop counter (SO_RXQ_OVFL) is read on Linux only")
+	}
+	bb := &blockingBus{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	tp := newTestPipeline(t, func(o *PipelineOptions) {
+		o.Events = bb
+		o.BatchSize = 1
+	})
+	// The smallest receive buffer the kernel grants holds a few datagrams.
+	l, c := startUDP(t, tp, ListenerOptions{ReadBufferSize: 1024})
+	send(t, c, sshLine("h", 1, "first"))
+	<-bb.entered // the reader is stuck in Publish and reads nothing
+
+	const flood = 2000
+	line := sshLine("h", 2, "flood") + " " + strings.Repeat("x", 400)
+	sent := 1
+	for range flood {
+		if _, err := c.Write([]byte(line)); err == nil {
+			sent++
+		}
+	}
+	close(bb.release)
+	// The count arrives with the next datagram the kernel queues.
+	require.Eventually(t, func() bool {
+		send(t, c, sshLine("h", 3, "after"))
+		sent++
+		return tp.metric(t, "tocsin_ingest_udp_kernel_drops_total") > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, l.Stop(context.Background()))
+
+	drops := tp.metric(t, "tocsin_ingest_udp_kernel_drops_total")
+	lines := tp.metric(t, "tocsin_ingest_lines_total", "source", "udp")
+	t.Logf("sent %d datagrams, read %.0f, kernel dropped %.0f", sent, lines, drops)
+	require.Equal(t, float64(sent), lines+drops, "every datagram is read or counted as dropped")
+	require.Contains(t, tp.logs.String(), "kernel dropped udp datagrams")
+}
+
+func TestDropCounterWraps(t *testing.T) {
+	var d dropCounter
+	require.Equal(t, uint32(5), d.update(5))
+	require.Equal(t, uint32(0), d.update(5))
+	require.Equal(t, uint32(0), d.update(3), "an older datagram's count adds nothing")
+	d.last = 0xfffffffe
+	require.Equal(t, uint32(3), d.update(1), "the kernel's counter wraps at 32 bits")
 }

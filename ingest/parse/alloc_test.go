@@ -29,6 +29,7 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		{"pam with a host name", time.UTC, "Dec 10 07:07:38 LabSZ sshd[24206]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=ec2-52-80-34-196.cn-north-1.compute.amazonaws.com.cn "},
 		{"repeated", time.UTC, "Dec 10 07:27:55 LabSZ sshd[24392]: message repeated 5 times: [ Failed password for root from 112.95.230.3 port 53290 ssh2]"},
 		{"disconnect", time.UTC, "Dec 10 07:27:55 LabSZ sshd[24392]: Received disconnect from 1.2.3.4 port 4444:11: Bye Bye [preauth]"},
+		{"rfc3164 after a BOM", time.UTC, "\xef\xbb\xbfDec 10 07:07:38 LabSZ sshd[24206]: Failed password for root from 52.80.34.196 port 36060 ssh2"},
 		{"rsyslog precision stamp", time.UTC, "2024-01-02T03:04:05.123456+01:00 host sshd[1]: Connection closed by 1.2.3.4 port 22 [preauth]"},
 	}
 	for _, c := range cases {

@@ -14,6 +14,11 @@
 //
 // # Headers
 //
+// A UTF-8 byte order mark that starts the line (Windows tools write one at
+// the start of a file) is skipped before the header is read; Original
+// keeps it, and the byte offsets in a failure's Detail then count from
+// after it, which the Detail says.
+//
 //   - "<PRI>" followed by a 1-3 digit VERSION and a space is RFC 5424.
 //     Its grammar is enforced, including RFC 5424's length limits and
 //     STRUCTURED-DATA escapes; a backslash before any other character is

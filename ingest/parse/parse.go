@@ -59,9 +59,12 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 	ev.Event.Original = line
 	ev.Event.Created = received
 	ev.Event.Count = 1
+	// A UTF-8 byte order mark that starts the line (the first line of a
+	// file that Notepad or PowerShell wrote) is skipped; Original keeps it.
+	line, skipped := strings.CutPrefix(line, bom)
 	if len(line) == 0 {
 		p.noHeader(line, received, ev)
-		return &Error{Reason: ReasonEmpty, Detail: "the line is empty"}
+		return bomNote(&Error{Reason: ReasonEmpty, Detail: "the line is empty"}, skipped)
 	}
 	var err *Error
 	if line[0] == '<' {
@@ -73,11 +76,20 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 		if ev.Timestamp.IsZero() {
 			ev.Timestamp = received.UTC()
 		}
-		return err
+		return bomNote(err, skipped)
 	}
 	ev.Event.Kind = "event"
 	classify(ev)
 	return nil
+}
+
+// bomNote says in err's detail that its byte offsets count from after a
+// leading byte order mark, when one was skipped.
+func bomNote(err *Error, skipped bool) *Error {
+	if skipped {
+		err.Detail += " (after a leading byte order mark)"
+	}
+	return err
 }
 
 // noHeader records a line that carries no syslog header: the whole line is

@@ -312,3 +312,32 @@ func TestParseConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+func TestParseSkipsLeadingBOM(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	for _, line := range []string{
+		"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+		"<38>Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+		"<38>1 2025-12-10T06:55:46Z LabSZ sshd 24200 - - Invalid user webmaster from 173.234.31.186",
+	} {
+		want := mustParse(t, line)
+		got := mustParse(t, bom+line)
+		require.Equal(t, bom+line, got.Event.Original, "Original keeps the BOM")
+		got.Event.Original = want.Event.Original
+		require.Equal(t, want, got, "line %q", line)
+	}
+
+	// Only one BOM, and only at the start.
+	var ev schemas.Event
+	err := New(Options{}).Parse(bom+bom+"<13>Jan  1 00:00:00 h a: x", testReceived, &ev)
+	require.Equal(t, ReasonNoHeader, reasonOf(t, err))
+	require.Contains(t, err.Error(), "after a leading byte order mark")
+	require.Equal(t, bom+"<13>Jan  1 00:00:00 h a: x", ev.Message)
+	ev.Reset()
+	err = New(Options{}).Parse("x"+bom+"<13>Jan  1 00:00:00 h a: x", testReceived, &ev)
+	require.Equal(t, ReasonNoHeader, reasonOf(t, err))
+	require.NotContains(t, err.Error(), "byte order mark")
+	ev.Reset()
+	err = New(Options{}).Parse(bom, testReceived, &ev)
+	require.Equal(t, ReasonEmpty, reasonOf(t, err))
+}
