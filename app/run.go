@@ -104,7 +104,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	busLog := log.With().Str("component", "bus").Logger()
 	onErr := func(stage string) func(error) {
-		return func(err error) { busLog.Error().Err(err).Str("stage", stage).Msg("batch not handled; what it held is lost") }
+		return func(err error) {
+			busLog.Error().Err(err).Str("stage", stage).Msg("batch not handled; what it held is lost")
+		}
 	}
 	// giveUp ends the retries of a failing stage once shutdown has waited
 	// stopTimeout for it.
@@ -136,11 +138,12 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	eventQ := bus.NewQueue[*schemas.Event](eventQueueBatches, eng, onErr("engine"))
 
 	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
-		Events:     eventQ,
-		Failures:   failQ,
-		Location:   cfg.Location(),
-		Logger:     log,
-		Registerer: reg,
+		Events:        eventQ,
+		Failures:      failQ,
+		Location:      cfg.Location(),
+		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
+		Logger:        log,
+		Registerer:    reg,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start ingest: %w", err)
@@ -171,6 +174,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			MaxMessageSize: cfg.Syslog.TCP.MaxMessageSize,
 			MaxConnections: cfg.Syslog.TCP.MaxConnections,
 			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
+			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
 		})
 		if err == nil {
 			err = l.Start(ctx)

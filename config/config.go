@@ -48,6 +48,9 @@ type SyslogConfig struct {
 	TCP ListenerConfig `yaml:"tcp"`
 	// Timezone applies to timestamps that carry no zone (IANA name).
 	Timezone string `yaml:"timezone"`
+	// FailureRawLimit is how many bytes of a line that did not parse are
+	// kept with its parse failure.
+	FailureRawLimit int `yaml:"failure_raw_limit"`
 }
 
 // ListenerConfig sets one listener. An empty Address disables it.
@@ -56,6 +59,9 @@ type ListenerConfig struct {
 	MaxMessageSize int           `yaml:"max_message_size"`
 	MaxConnections int           `yaml:"max_connections"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	// EvictIdle: at MaxConnections, a new sender replaces the connection
+	// that has sent nothing for longest, if that is at least this long.
+	EvictIdle time.Duration `yaml:"evict_idle"`
 }
 
 // HTTPConfig sets the API listener.
@@ -114,9 +120,10 @@ func Default() Config {
 		DataDir: "./tocsin-data",
 		Log:     LogConfig{Level: "info", Format: "json"},
 		Syslog: SyslogConfig{
-			UDP:      ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 64 << 10},
-			TCP:      ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 1 << 20, MaxConnections: 1024, IdleTimeout: 5 * time.Minute},
-			Timezone: "UTC",
+			UDP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 64 << 10},
+			TCP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 1 << 20, MaxConnections: 1024, IdleTimeout: 5 * time.Minute, EvictIdle: 10 * time.Second},
+			Timezone:        "UTC",
+			FailureRawLimit: 8 << 10,
 		},
 		HTTP:      HTTPConfig{Address: "127.0.0.1:8080"},
 		Rules:     RulesConfig{Builtin: true},
@@ -233,6 +240,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Syslog.TCP.MaxConnections < 1 {
 		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
+	}
+	if c.Syslog.TCP.EvictIdle < time.Second {
+		bad("syslog.tcp.evict_idle: %s must be at least 1s", c.Syslog.TCP.EvictIdle)
+	}
+	if c.Syslog.FailureRawLimit < 64 || c.Syslog.FailureRawLimit > 1<<20 {
+		bad("syslog.failure_raw_limit: %d is outside 64..1048576 bytes", c.Syslog.FailureRawLimit)
 	}
 	if c.Syslog.TCP.IdleTimeout < time.Second {
 		bad("syslog.tcp.idle_timeout: %s must be at least 1s", c.Syslog.TCP.IdleTimeout)

@@ -171,3 +171,14 @@ func TestFlagHelpShowsDefaults(t *testing.T) {
 	}
 	require.NotContains(t, fs.Lookup("http-token").Usage, "default")
 }
+
+func TestExampleConfigIsTheDefault(t *testing.T) {
+	data, err := os.ReadFile("../deploy/tocsin.example.yaml")
+	require.NoError(t, err)
+	c := Default()
+	require.Empty(t, decodeYAML(&c, "tocsin.example.yaml", data), "every key of the example is known")
+	require.Empty(t, c.Rules.Dirs)
+	require.Empty(t, c.Ticketing.Webhooks)
+	c.Rules.Dirs, c.Ticketing.Webhooks = nil, nil
+	require.Equal(t, Default(), c, "the example documents the defaults")
+}

@@ -82,6 +82,8 @@ var settings = []setting{
 	{"syslog.tcp.max_message_size", "largest TCP syslog message in bytes", integer(func(c *Config) *int { return &c.Syslog.TCP.MaxMessageSize })},
 	{"syslog.tcp.max_connections", "most concurrent TCP senders", integer(func(c *Config) *int { return &c.Syslog.TCP.MaxConnections })},
 	{"syslog.tcp.idle_timeout", "close TCP senders idle this long", duration(func(c *Config) *time.Duration { return &c.Syslog.TCP.IdleTimeout })},
+	{"syslog.tcp.evict_idle", "at the connection limit, replace a sender idle this long", duration(func(c *Config) *time.Duration { return &c.Syslog.TCP.EvictIdle })},
+	{"syslog.failure_raw_limit", "bytes of an unparsed line kept with its failure", integer(func(c *Config) *int { return &c.Syslog.FailureRawLimit })},
 	{"syslog.timezone", "zone of timestamps that carry none", str(func(c *Config) *string { return &c.Syslog.Timezone })},
 	{"http.address", "HTTP API listen address", str(func(c *Config) *string { return &c.HTTP.Address })},
 	{"http.token", "bearer token required on /api/ (required beyond loopback)", str(func(c *Config) *string { return &c.HTTP.Token })},
