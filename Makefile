@@ -30,11 +30,12 @@ vet:
 	$(GO) vet $(PKGS)
 
 # Every test: installs what the tests need, checks formatting and vet, runs
-# the unit, integration and end-to-end tests (the latter start real rsyslogd
-# and tocsin processes on loopback), then a short round of every fuzz target.
+# a short round of every fuzz target, then the unit, integration and
+# end-to-end tests (the latter start real rsyslogd and tocsin processes on
+# loopback).
 test: test-deps fmt-check vet build
-	$(GO) test -count=1 -timeout 20m $(PKGS)
 	./scripts/fuzz.sh $(FUZZTIME)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 fuzz:
 	./scripts/fuzz.sh 60s
