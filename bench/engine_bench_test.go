@@ -1,11 +1,12 @@
 package bench
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -216,14 +217,9 @@ func BenchmarkReplayOpenSSH(b *testing.B) {
 }
 
 func openSSHLines(b *testing.B) []string {
-	dir, err := os.Getwd()
+	f, err := os.Open(shareddata.Path(b, "loghub/OpenSSH/OpenSSH_2k.log"))
 	if err != nil {
 		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "..", "..", "shared", "data", "loghub", "OpenSSH", "OpenSSH_2k.log")
-	f, err := os.Open(path)
-	if err != nil {
-		b.Skipf("shared test data not present (it lives beside the repository): %v", err)
 	}
 	defer f.Close()
 	var lines []string

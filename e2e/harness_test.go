@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -49,11 +51,7 @@ func TestMain(m *testing.M) {
 // test with the reason when it is not there.
 func sharedData(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipped: %s is not here (the shared data folder beside the repository holds it; CI always has it): %v", p, err)
-	}
-	return p
+	return shareddata.Path(t, rel)
 }
 
 // freePort returns a loopback port that was free a moment ago.

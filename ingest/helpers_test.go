@@ -1,10 +1,10 @@
 package ingest
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -153,23 +153,11 @@ func matches(m *dto.Metric, labels []string) bool {
 	return n == len(want)
 }
 
-// sharedData returns <repo>/../shared/data/rel, skipping the test when the
-// shared data is not next to the repository.
-func sharedData(t *testing.T, rel string) string {
+// sharedData returns the path of rel in the shared data set beside the
+// repository, or skips the test.
+func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		p := filepath.Join(dir, "..", "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("shared test data %s not found next to the repository (expected <repo>/../shared/data)", rel)
-		}
-		dir = parent
-	}
+	return shareddata.Path(t, rel)
 }
 
 // sshLine is a valid RFC 3164 sshd line with the given host, pid and user.

@@ -1,6 +1,8 @@
 package parse
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -70,24 +72,7 @@ func seedLines(f *testing.F) []string {
 }
 
 // sharedDataPath is sharedData without a test to skip.
-func sharedDataPath(rel string) (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "data", rel)
-			_, err := os.Stat(p)
-			return p, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
+func sharedDataPath(rel string) (string, bool) { return shareddata.Lookup(rel) }
 
 func splitLines(s string) []string {
 	var out []string

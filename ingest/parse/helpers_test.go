@@ -1,8 +1,8 @@
 package parse
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"testing"
 	"time"
 
@@ -14,28 +14,11 @@ import (
 // testReceived is the arrival time used by tests unless they say otherwise.
 var testReceived = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
-// sharedData returns the path of rel inside the shared data set that sits
-// next to the repository (<repo>/../shared/data), or skips the test when
-// that data set is not there.
+// sharedData returns the path of rel in the shared data set beside the
+// repository, or skips the test.
 func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("cannot find the repository root (go.mod) above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is not available (expected next to the repository): %v", rel, err)
-	}
-	return p
+	return shareddata.Path(t, rel)
 }
 
 // mustParse parses line with a UTC parser and testReceived.

@@ -1,10 +1,11 @@
 package rulestest
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"bufio"
 	"context"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,26 +20,11 @@ import (
 	"github.com/tocsin-siem/tocsin/schemas"
 )
 
-// sharedData finds <repo>/../shared/data, or skips the test.
-func sharedData(t *testing.T, rel string) string {
+// sharedData returns the path of rel in the shared data set beside the
+// repository, or skips the test.
+func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s not present (it lives beside the repository, not in it): %v", rel, err)
-	}
-	return p
+	return shareddata.Path(t, rel)
 }
 
 // attemptsByIP counts failed SSH login attempts per source address straight

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"github.com/tocsin-siem/tocsin/internal/shareddata"
+
 	"bufio"
 	"context"
 	"database/sql"
@@ -209,25 +211,11 @@ func TestKnownAlertsManyIDs(t *testing.T) {
 	require.NotContains(t, known, "a1199")
 }
 
-// sharedData finds the project's shared data folder: <repo>/../shared/data.
-func sharedData(t *testing.T, rel string) string {
+// sharedData returns the path of rel in the shared data set beside the
+// repository, or skips the test.
+func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "data", rel)
-			if _, err := os.Stat(p); err != nil {
-				t.Skipf("shared test data %s is missing (%v); it lives beside the repository", rel, err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("cannot find the repository root above the test directory")
-		}
-		dir = parent
-	}
+	return shareddata.Path(t, rel)
 }
 
 // TestRealLinesRoundTrip stores the 2,000 lines of the Loghub OpenSSH
