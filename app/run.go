@@ -43,6 +43,8 @@ const (
 func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags]", stderr)
 	flags := config.RegisterFlags(fs)
+	var ruleDirs stringList
+	fs.Var(&ruleDirs, "rules", "directory of rule files, added to rules.dirs (repeatable; as in tocsin replay)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,6 +56,7 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	cfg.Rules.Dirs = append(cfg.Rules.Dirs, ruleDirs...)
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	return Run(ctx, cfg, log)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -128,4 +129,22 @@ func TestReplayIsDeterministicAcrossShards(t *testing.T) {
 			require.Equal(t, signature(first[i]), signature(again[i]), "shards=%s", shards)
 		}
 	}
+}
+
+func TestRunLoadsRuleDirectories(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	require.NoError(t, os.Mkdir(rulesDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(rulesDir, "admin.yaml"), []byte(userRule), 0o644))
+	s := startServer(t, filepath.Join(dir, "data"), "--rules", rulesDir)
+	sendTCP(t, s.port, "<38>Dec  4 09:00:00 bastion sshd[77]: Accepted password for admin from 192.0.2.61 port 2222 ssh2")
+	waitFor(t, 15*time.Second, "the custom rule's incident", func() bool {
+		for _, in := range s.incidents() {
+			if len(in.RuleIDs) == 1 && in.RuleIDs[0] == "admin-logins" {
+				return entityValue(in, "ip") == "192.0.2.61"
+			}
+		}
+		return false
+	})
+	s.stop()
 }
