@@ -222,9 +222,11 @@ func (m *Manager) Handle(ctx context.Context, alerts []schemas.Alert) error {
 	return nil
 }
 
-// Sweep resolves every active incident whose quiet period ended before
-// now. The live process calls it periodically with the wall clock; a
-// replay need not, since Handle resolves quiet incidents in event time.
+// Sweep resolves every active incident that nothing has touched (no alert,
+// no responder's change) for the quiet period before now, on the wall
+// clock: a backlog of old events delivered late opens incidents that stay
+// open for a whole quiet period. The live process calls it periodically;
+// a replay need not, since Handle resolves quiet incidents in event time.
 func (m *Manager) Sweep(ctx context.Context, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -233,7 +235,7 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) error {
 	}
 	var due []*IncidentRecord
 	for _, r := range m.active {
-		if r.QuietFrom.Add(m.quiet).Before(now) {
+		if r.UpdatedAt.Add(m.quiet).Before(now) {
 			due = append(due, r)
 		}
 	}
@@ -243,7 +245,8 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) error {
 	slices.SortFunc(due, func(a, b *IncidentRecord) int { return cmp.Compare(a.Seq, b.Seq) })
 	tx := m.begin()
 	for _, r := range due {
-		tx.autoResolve(tx.touch(r))
+		r = tx.touch(r)
+		tx.autoResolve(r, r.UpdatedAt.Add(m.quiet))
 	}
 	return m.commit(ctx, tx)
 }

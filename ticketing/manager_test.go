@@ -126,21 +126,34 @@ func TestQuietPeriodInEventTime(t *testing.T) {
 }
 
 func TestSweepResolvesQuietIncidents(t *testing.T) {
+	// The sweep runs on the wall clock: an incident is quiet when it has
+	// had no alert (nor a responder's change) for the quiet period since
+	// tocsin last touched it, whatever the age of the events behind it.
+	// The events here are a year older than the clock, as in a backlog
+	// that a shipper delivers late; the incidents must not close at once.
 	e := newEnv(t, func(o *ticketing.Options) { o.QuietPeriod = time.Hour })
 	ctx := context.Background()
+	opened := e.clock.Now()
 	a1 := mkAlert("ssh-bf", "1.2.3.4", schemas.SeverityMedium, t0)
-	a2 := mkAlert("ssh-bf", "5.6.7.8", schemas.SeverityMedium, t0.Add(30*time.Minute))
-	e.handle(a1, a2)
-
-	require.NoError(t, e.m.Sweep(ctx, a1.LastSeen.Add(time.Hour)))
+	e.handle(a1)
+	require.NoError(t, e.m.Sweep(ctx, opened.Add(time.Minute)))
 	_, open := e.list(ticketing.IncidentQuery{Status: schemas.StatusOpen})
+	require.Equal(t, 1, open, "events a year old do not make a fresh incident quiet")
+
+	e.clock.Add(30 * time.Minute)
+	a2 := mkAlert("ssh-bf", "5.6.7.8", schemas.SeverityMedium, t0.Add(30*time.Minute))
+	e.handle(a2)
+
+	require.NoError(t, e.m.Sweep(ctx, opened.Add(time.Hour)))
+	_, open = e.list(ticketing.IncidentQuery{Status: schemas.StatusOpen})
 	require.Equal(t, 2, open, "a sweep at exactly the end of the quiet period resolves nothing")
 
-	require.NoError(t, e.m.Sweep(ctx, a1.LastSeen.Add(time.Hour+time.Second)))
+	require.NoError(t, e.m.Sweep(ctx, opened.Add(time.Hour+time.Second)))
 	resolved, n := e.list(ticketing.IncidentQuery{Status: schemas.StatusResolved})
 	require.Equal(t, 1, n)
 	require.Equal(t, "INC-000001", resolved[0].ID)
-	require.True(t, resolved[0].ResolvedAt.Equal(a1.LastSeen.Add(time.Hour)))
+	require.True(t, resolved[0].ResolvedAt.Equal(opened.Add(time.Hour)), "resolved when its quiet period ended")
+	require.False(t, resolved[0].ResolvedAt.Before(resolved[0].CreatedAt))
 	require.Equal(t, 1.0, e.metric("tocsin_ticketing_incidents_open", "severity", "medium"))
 
 	// A later alert of the same key opens a new incident.

@@ -101,7 +101,7 @@ func (tx *txn) add(a *schemas.Alert) {
 	if r != nil && r.QuietFrom.Add(tx.m.quiet).Before(first) {
 		// The incident went quiet in event time before this alert:
 		// a replay of old logs, or a source that was silent.
-		tx.autoResolve(r)
+		tx.autoResolve(r, r.QuietFrom.Add(tx.m.quiet))
 		r = nil
 	}
 	if r == nil {
@@ -166,11 +166,12 @@ func (tx *txn) attach(r *IncidentRecord, a *schemas.Alert, first, last time.Time
 	}
 }
 
-// autoResolve closes a quiet incident. It is resolved at the end of its
-// quiet period, which in event time may lie long before the wall clock.
-func (tx *txn) autoResolve(r *IncidentRecord) {
+// autoResolve closes a quiet incident, resolved at the end of its quiet
+// period: in event time when a later alert shows the gap (which may lie
+// long before the wall clock), on the wall clock when Sweep finds it.
+func (tx *txn) autoResolve(r *IncidentRecord, at time.Time) {
 	tx.setStatus(r, schemas.StatusResolved, ActorAuto)
-	r.ResolvedAt = r.QuietFrom.Add(tx.m.quiet)
+	r.ResolvedAt = at
 	res := "auto: quiet for " + tx.m.quiet.String()
 	tx.change(r, "resolution", r.Resolution, res, ActorAuto)
 	r.Resolution = res
