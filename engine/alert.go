@@ -34,11 +34,7 @@ func (e *Engine) buildAlert(r *engRule, values []string, f *rules.Firing) schema
 		CreatedAt:   e.opts.Now(),
 	}
 	for i, g := range r.r.GroupBy {
-		typ := g.EntityType
-		if typ == "" {
-			typ = g.Name
-		}
-		a.Entities = append(a.Entities, schemas.Entity{Type: typ, Field: g.Name, Value: values[i]})
+		a.Entities = append(a.Entities, schemas.Entity{Type: schemas.EntityTypeOf(g, values[i]), Field: g.Name, Value: values[i]})
 	}
 	return a
 }

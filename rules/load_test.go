@@ -216,7 +216,7 @@ func TestLoadProblems(t *testing.T) {
 		{"group_by problems", rule("    kind: match\n    condition: event.action == \"x\"\n    group_by: [source.ip, source.ip, message]\n"),
 			[]string{
 				`rules/r.yaml:7: rule "r1": group_by: field "source.ip" listed twice`,
-				`rules/r.yaml:7: rule "r1": group_by: unknown field "message" (want one of: event.action, event.category, event.dataset, event.outcome, event.reason, host.name, log.source.address, log.syslog.appname, log.syslog.hostname, log.syslog.msgid, log.syslog.procid, process.command_line, process.name, process.pid, source.domain, source.ip, source.port, ssh.method, user.name, user.target.name)`,
+				`rules/r.yaml:7: rule "r1": group_by: unknown field "message" (want one of: event.action, event.category, event.dataset, event.outcome, event.reason, host.name, log.source.address, log.syslog.appname, log.syslog.hostname, log.syslog.msgid, log.syslog.procid, process.command_line, process.name, process.pid, source.address, source.domain, source.ip, source.port, ssh.method, user.name, user.target.name)`,
 			}},
 	}
 	for _, tc := range tests {

@@ -116,6 +116,9 @@ func (sc placeholderScope) problem(name string) string {
 	if _, ok := sc.vars[name]; ok || isBuiltinVar(name) {
 		return ""
 	}
+	if _, ok := schemas.LookupField(name); ok {
+		return "" // a derived field such as source.address
+	}
 	f, isField := eventFields[name]
 	if isField && !f.isStruct() {
 		return ""
@@ -263,6 +266,9 @@ func (r *Rule) reasonVar(name string, f *Firing, values []string, last *schemas.
 	}
 	fld, ok := eventFields[name]
 	if !ok {
+		if f, ok := schemas.LookupField(name); ok {
+			return f.Get(last)
+		}
 		return ""
 	}
 	v := reflect.ValueOf(last).Elem().FieldByIndex(fld.index)

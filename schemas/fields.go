@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"net/netip"
 	"sort"
 	"strconv"
 )
@@ -12,10 +13,31 @@ type FieldSpec struct {
 	// Name is the dotted ECS name ("source.ip").
 	Name string
 	// EntityType is the entity kind the field identifies ("ip", "user",
-	// "host"), or empty when its values are not entities.
+	// "host"), EntityAddress when its values may be IP addresses or host
+	// names (see EntityTypeOf), or empty when its values are not entities.
 	EntityType string
 	// Get returns the field's value, "" when the event lacks it.
 	Get func(*Event) string
+}
+
+// EntityAddress marks a field whose values are IP addresses or domain
+// names; EntityTypeOf tells them apart.
+const EntityAddress = "address"
+
+// EntityTypeOf returns the entity type of one value of the field: for an
+// address field "ip" or "domain" by the value's form, else the field's
+// EntityType, else the field's name.
+func EntityTypeOf(f FieldSpec, value string) string {
+	switch f.EntityType {
+	case EntityAddress:
+		if _, err := netip.ParseAddr(value); err == nil {
+			return "ip"
+		}
+		return "domain"
+	case "":
+		return f.Name
+	}
+	return f.EntityType
 }
 
 var fieldSpecs = map[string]FieldSpec{}
@@ -34,6 +56,16 @@ func itoa(n int) string {
 func init() {
 	addField("source.ip", "ip", func(e *Event) string { return e.Source.IP })
 	addField("source.domain", "domain", func(e *Event) string { return e.Source.Domain })
+	// source.address is ECS's either-or field: the remote end's IP address,
+	// or its host name when the log gives a name (sshd with UseDNS, PAM's
+	// rhost). Rules about "one source" group on it, so that sources logged
+	// by name are not left out.
+	addField("source.address", EntityAddress, func(e *Event) string {
+		if e.Source.IP != "" {
+			return e.Source.IP
+		}
+		return e.Source.Domain
+	})
 	addField("source.port", "", func(e *Event) string { return itoa(e.Source.Port) })
 	addField("user.name", "user", func(e *Event) string { return e.User.Name })
 	addField("user.target.name", "user", func(e *Event) string { return e.User.Target.Name })

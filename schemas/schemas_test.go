@@ -59,3 +59,19 @@ func TestFieldGettersReadTheirField(t *testing.T) {
 	port, _ := LookupField("source.port")
 	require.Equal(t, "", port.Get(&empty), "a missing number reads as empty, not 0")
 }
+
+func TestSourceAddressIsTheIPOrTheName(t *testing.T) {
+	f, ok := LookupField("source.address")
+	require.True(t, ok)
+	var e Event
+	e.Source.Domain = "scanner.example.net"
+	require.Equal(t, "scanner.example.net", f.Get(&e))
+	require.Equal(t, "domain", EntityTypeOf(f, f.Get(&e)))
+	e.Source.IP = "2001:db8::7"
+	require.Equal(t, "2001:db8::7", f.Get(&e))
+	require.Equal(t, "ip", EntityTypeOf(f, f.Get(&e)))
+	user, _ := LookupField("user.name")
+	require.Equal(t, "user", EntityTypeOf(user, "alice"))
+	pid, _ := LookupField("process.pid")
+	require.Equal(t, "process.pid", EntityTypeOf(pid, "42"))
+}

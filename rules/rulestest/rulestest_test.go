@@ -116,8 +116,8 @@ func TestRunCatchesBrokenRule(t *testing.T) {
 	var out bytes.Buffer
 	rep, err := Run(context.Background(), []string{dir}, &out, Options{})
 	require.NoError(t, err)
-	require.Equal(t, 3, rep.Failed, out.String())
-	require.Contains(t, out.String(), "rule ssh-brute-force-fast group {source.ip=203.0.113.7}: want 1 alert, got 0")
+	require.Equal(t, 4, rep.Failed, out.String())
+	require.Contains(t, out.String(), "rule ssh-brute-force-fast group {source.address=203.0.113.7}: want 1 alert, got 0")
 }
 
 func fsReadBuiltin(name string) ([]byte, error) { return fs.ReadFile(rules.Builtin(), name) }
