@@ -99,7 +99,9 @@ func entities(in *Incident) (ips, users, hosts []string) {
 	for _, e := range in.Entities {
 		switch {
 		case e.Type == "ip" || e.Field == "source.ip":
-			if e.Field == "" || e.Field == "source.ip" {
+			// source.address holds the IP, or a host name (type
+			// "domain") that no planted attacker has.
+			if e.Field == "" || e.Field == "source.ip" || e.Field == "source.address" {
 				ips = append(ips, canonIP(e.Value))
 			}
 		case e.Type == "user" && e.Field != "user.target.name":
