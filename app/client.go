@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -94,8 +95,34 @@ func SendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("cannot send to %s: %w", *addr, err)
 	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		if err := confirmRead(tcp); err != nil {
+			return fmt.Errorf("sent %s, but %s: %w", plural(sent, "line", "lines"), *addr, err)
+		}
+	}
 	fmt.Fprintf(stdout, "sent %s to %s over %s\n", plural(sent, "line", "lines"), *addr, *proto)
 	return nil
+}
+
+// confirmRead closes our side and waits for the listener to close its
+// own. A listener that read everything closes cleanly; one that refused
+// the connection (at its connection limit) or stopped reading resets it,
+// and the lines still in flight are lost. Syslog over TCP has no
+// acknowledgements, so this is the most a sender can learn.
+func confirmRead(c *net.TCPConn) error {
+	if err := c.CloseWrite(); err != nil {
+		return fmt.Errorf("closed the connection early: %w", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := io.Copy(io.Discard, c)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errors.New("did not close the connection within 10s; some lines may not have been read yet")
+	default:
+		return fmt.Errorf("reset the connection before reading every line (its connection limit?), so some were lost: %w", err)
+	}
 }
 
 func trimEOL(b []byte) []byte {
@@ -180,7 +207,7 @@ func IncidentsCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := printIncidents(stdout, *output, page.Incidents); err != nil {
 		return err
 	}
-	if *output == "text" && page.Total > len(page.Incidents) {
+	if *output == "text" && len(page.Incidents) > 0 && page.Total > len(page.Incidents) {
 		fmt.Fprintf(stdout, "showing %d-%d of %d (use --offset and --limit for more)\n",
 			*offset+1, *offset+len(page.Incidents), page.Total)
 	}

@@ -195,7 +195,7 @@ func (c *Config) fillDefaults() {
 			w.MinSeverity = "info"
 		}
 		if w.MaxAttempts == 0 {
-			w.MaxAttempts = 3
+			w.MaxAttempts = 5 // 1s, 2s, 4s and 8s apart: 15s in all
 		}
 		if w.Timeout == 0 {
 			w.Timeout = 10 * time.Second

@@ -129,7 +129,7 @@ func TestWebhookDefaultsAndLists(t *testing.T) {
 	c, err := load(t, doc, []string{"TOCSIN_RULES_DIRS=" + t.TempDir() + ", " + t.TempDir()})
 	require.NoError(t, err)
 	require.Len(t, c.Ticketing.Webhooks, 1)
-	require.Equal(t, 3, c.Ticketing.Webhooks[0].MaxAttempts)
+	require.Equal(t, 5, c.Ticketing.Webhooks[0].MaxAttempts)
 	require.Equal(t, 10*time.Second, c.Ticketing.Webhooks[0].Timeout)
 	require.Len(t, c.Rules.Dirs, 2)
 }

@@ -86,7 +86,7 @@ var settings = []setting{
 	{"syslog.failure_raw_limit", "bytes of an unparsed line kept with its failure", integer(func(c *Config) *int { return &c.Syslog.FailureRawLimit })},
 	{"syslog.timezone", "zone of timestamps that carry none", str(func(c *Config) *string { return &c.Syslog.Timezone })},
 	{"http.address", "HTTP API listen address", str(func(c *Config) *string { return &c.HTTP.Address })},
-	{"http.token", "bearer token required on /api/ (required beyond loopback)", str(func(c *Config) *string { return &c.HTTP.Token })},
+	{"http.token", "bearer token required on /api/ and /metrics (required beyond loopback)", str(func(c *Config) *string { return &c.HTTP.Token })},
 	{"http.token_file", "file holding the bearer token", str(func(c *Config) *string { return &c.HTTP.TokenFile })},
 	{"rules.builtin", "load the built-in rules", boolean(func(c *Config) *bool { return &c.Rules.Builtin })},
 	{"rules.dirs", "comma-separated directories of rule files", list(func(c *Config) *[]string { return &c.Rules.Dirs })},

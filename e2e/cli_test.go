@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,5 +148,28 @@ func TestRunLoadsRuleDirectories(t *testing.T) {
 		}
 		return false
 	})
+	s.stop()
+}
+
+func TestSendSaysWhenTheListenerRefusedIt(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "data"), "--syslog-tcp-max-connections", "1", "--syslog-tcp-evict-idle", "1h")
+	log := filepath.Join(dir, "lines.log")
+	require.NoError(t, os.WriteFile(log, []byte(strings.Join(failedLogins("192.0.2.77", 0, 3), "\n")+"\n"), 0o644))
+	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
+
+	out, errOut, code := tocsin(t, "send", "--address", addr, log)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "sent 3 lines")
+	waitFor(t, 10*time.Second, "the three lines", func() bool { return s.metric("tocsin_ingest_lines_total") == 3 })
+
+	hold, err := net.Dial("tcp", addr) // takes the only slot and stays idle
+	require.NoError(t, err)
+	defer hold.Close()
+	waitFor(t, 10*time.Second, "the idle connection", func() bool { return s.metric("tocsin_ingest_connections") == 1 })
+	_, errOut, code = tocsin(t, "send", "--address", addr, log)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "so some were lost")
+	require.Equal(t, 3.0, s.metric("tocsin_ingest_lines_total"), "the refused lines never arrived")
 	s.stop()
 }
