@@ -164,25 +164,48 @@ func decodeYAML(c *Config, name string, data []byte) []error {
 var (
 	notFoundRE  = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)
 	unmarshalRE = regexp.MustCompile("cannot unmarshal !!\\w+ `([^`]*)` into ([\\w.\\[\\]]+)")
+	shapeRE     = regexp.MustCompile(`cannot unmarshal !!(\w+) into ([\w.\[\]]+)`)
 )
+
+// shapeOf names what a Go type of this package looks like in YAML.
+func shapeOf(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "config."):
+		return "a mapping of keys"
+	}
+	return map[string]string{
+		"time.Duration": "a duration such as 30s, 5m or 24h",
+		"int":           "a whole number",
+		"bool":          "true or false",
+		"string":        "a string",
+	}[goType]
+}
 
 // plainYAMLError rewords the YAML decoder's messages, which name Go types,
 // in the terms of the configuration file.
 func plainYAMLError(msg string) string {
 	msg = notFoundRE.ReplaceAllString(msg, "unknown key $1")
-	return unmarshalRE.ReplaceAllStringFunc(msg, func(m string) string {
+	msg = unmarshalRE.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := unmarshalRE.FindStringSubmatch(m)
-		want := map[string]string{
-			"time.Duration": "a duration such as 30s, 5m or 24h",
-			"int":           "a whole number",
-			"bool":          "true or false",
-			"string":        "a string",
-			"[]string":      "a list of strings",
-		}[sub[2]]
+		want := shapeOf(sub[2])
 		if want == "" {
 			want = "a value of another shape"
 		}
 		return fmt.Sprintf("%q is not %s", sub[1], want)
+	})
+	return shapeRE.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := shapeRE.FindStringSubmatch(m)
+		found := map[string]string{"seq": "a list", "map": "a mapping"}[sub[1]]
+		if found == "" {
+			found = "a " + sub[1]
+		}
+		want := shapeOf(sub[2])
+		if want == "" {
+			want = "a value of another shape"
+		}
+		return fmt.Sprintf("found %s where %s belongs", found, want)
 	})
 }
 

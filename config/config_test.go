@@ -103,6 +103,14 @@ func TestPlainMessagesForTypesPortsAndEnvironment(t *testing.T) {
 	require.Contains(t, msg, "TOCSIN_HTTP_ADRESS: unknown setting; did you mean TOCSIN_HTTP_ADDRESS?")
 	require.NotContains(t, msg, "TOCSIN_DEMO_EXIT")
 
+	_, err = load(t, "http: [1]\nsyslog:\n  udp: 5\nticketing:\n  webhooks: {url: 1}\n", nil)
+	require.Error(t, err)
+	msg = err.Error()
+	require.Contains(t, msg, "line 1: found a list where a mapping of keys belongs")
+	require.Contains(t, msg, `line 3: "5" is not a mapping of keys`)
+	require.Contains(t, msg, "line 5: found a mapping where a list belongs")
+	require.NotContains(t, msg, "config.")
+
 	_, err = load(t, "", nil, "--syslog-udp-address", "", "--syslog-tcp-address", "")
 	require.ErrorContains(t, err, "nothing could send tocsin logs")
 
