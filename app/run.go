@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -69,6 +71,9 @@ func loadRules(builtin bool, dirs []string) (*rules.Set, error) {
 		srcs = append(srcs, rules.BuiltinSource())
 	}
 	for _, d := range dirs {
+		if err := hasRuleFiles(d); err != nil {
+			return nil, err
+		}
 		srcs = append(srcs, rules.DirSource(d))
 	}
 	set, err := rules.Load(srcs...)
@@ -76,6 +81,29 @@ func loadRules(builtin bool, dirs []string) (*rules.Set, error) {
 		return nil, fmt.Errorf("cannot load rules:\n%w", err)
 	}
 	return set, nil
+}
+
+// hasRuleFiles reports a rules directory that holds no rule file, which
+// is a mistaken path more often than an intent.
+func hasRuleFiles(dir string) error {
+	found := false
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot read rules directory: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("rules directory %s holds no rule files (*.yaml, *.yml)", dir)
+	}
+	return nil
 }
 
 // Run runs the live pipeline until ctx ends, then stops it cleanly: the
