@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tocsin-siem/tocsin/schemas"
 )
 
 // tocsin runs the binary and returns its stdout, stderr and exit code.
@@ -172,4 +174,42 @@ func TestSendSaysWhenTheListenerRefusedIt(t *testing.T) {
 	require.Contains(t, errOut, "so some were lost")
 	require.Equal(t, 3.0, s.metric("tocsin_ingest_lines_total"), "the refused lines never arrived")
 	s.stop()
+}
+
+func TestParseShowsTheEventOrTheReason(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "auth.log")
+	require.NoError(t, os.WriteFile(in, []byte(
+		"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186\n"+
+			"Dec 10 06:55:48 LabSZ sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2\n"+
+			"\n"+
+			"hello world\n"), 0o644))
+	out, errOut, code := tocsin(t, "parse", "--reference-time", "2024-01-01T00:00:00Z", in)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "1 line did not parse")
+	type result struct {
+		Line  int            `json:"line"`
+		Event *schemas.Event `json:"event"`
+		Error *struct {
+			Reason string `json:"reason"`
+			Raw    string `json:"raw"`
+		} `json:"error"`
+	}
+	var got []result
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r result
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		got = append(got, r)
+	}
+	require.Len(t, got, 3, "the blank line is skipped")
+	require.Equal(t, "ssh_login", got[0].Event.Event.Action)
+	require.Equal(t, "invalid user", got[0].Event.Event.Reason)
+	require.Equal(t, "webmaster", got[0].Event.User.Name)
+	require.Equal(t, "173.234.31.186", got[0].Event.Source.IP)
+	require.Equal(t, 2023, got[0].Event.Timestamp.Year())
+	require.Equal(t, 1, got[0].Event.Event.Count)
+	require.Equal(t, 0, got[1].Event.Event.Count, "the attempt was counted by the Invalid user line")
+	require.Equal(t, 4, got[2].Line)
+	require.Equal(t, "no_header", got[2].Error.Reason)
+	require.Equal(t, "hello world", got[2].Error.Raw)
 }

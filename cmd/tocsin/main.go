@@ -20,6 +20,7 @@ const usage = `tocsin: streaming SIEM correlation that turns security logs into 
 Usage:
   tocsin run [flags]                 listen for syslog, correlate, keep incidents, serve the API
   tocsin replay [flags] FILE...      correlate log files (plain or gzip) in event time, print incidents
+  tocsin parse [flags] [FILE...]     print the event tocsin makes of each line, or why it cannot
   tocsin rules test [flags] DIR...   run the examples in rule files; exit 1 on a mismatch
   tocsin rules check DIR...          load rule files and report every problem
   tocsin send [flags] FILE...        send log lines to a syslog listener (a tiny shipper)
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = app.ReplayCommand(ctx, args[1:], stdout, stderr)
 	case "rules":
 		err = app.RulesCommand(ctx, args[1:], stdout, stderr)
+	case "parse":
+		err = app.ParseCommand(ctx, args[1:], stdout, stderr)
 	case "send":
 		err = app.SendCommand(ctx, args[1:], stdout, stderr)
 	case "incidents":
