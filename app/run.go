@@ -188,7 +188,11 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	var stops []func(context.Context) error
 	if a := cfg.Syslog.UDP.Address; a != "" {
-		l, err := ingest.NewUDPListener(pipe, ingest.ListenerOptions{Address: a, MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize})
+		l, err := ingest.NewUDPListener(pipe, ingest.ListenerOptions{
+			Address:        a,
+			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
+			Location:       cfg.Syslog.UDP.ListenerLocation(),
+		})
 		if err == nil {
 			err = l.Start(ctx)
 		}
@@ -206,6 +210,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			MaxConnections: cfg.Syslog.TCP.MaxConnections,
 			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
 			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
+			Location:       cfg.Syslog.TCP.ListenerLocation(),
 		})
 		if err == nil {
 			err = l.Start(ctx)

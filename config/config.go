@@ -62,6 +62,9 @@ type ListenerConfig struct {
 	// EvictIdle: at MaxConnections, a new sender replaces the connection
 	// that has sent nothing for longest, if that is at least this long.
 	EvictIdle time.Duration `yaml:"evict_idle"`
+	// Timezone, when set, replaces syslog.timezone for this listener's
+	// senders.
+	Timezone string `yaml:"timezone"`
 }
 
 // HTTPConfig sets the API listener.
@@ -137,6 +140,19 @@ func (c *Config) Location() *time.Location {
 	loc, err := time.LoadLocation(c.Syslog.Timezone)
 	if err != nil {
 		return time.UTC
+	}
+	return loc
+}
+
+// ListenerLocation returns a listener's own zone, or nil when it takes
+// syslog.timezone; call after Validate.
+func (l ListenerConfig) ListenerLocation() *time.Location {
+	if l.Timezone == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(l.Timezone)
+	if err != nil {
+		return nil
 	}
 	return loc
 }
@@ -252,6 +268,11 @@ func (c *Config) Validate() error {
 		if l.cfg.Address != "" {
 			if err := checkHostPort(l.cfg.Address); err != nil {
 				bad("%s.address: %v", l.name, err)
+			}
+		}
+		if l.cfg.Timezone != "" {
+			if _, err := time.LoadLocation(l.cfg.Timezone); err != nil {
+				bad("%s.timezone: %q is not a known time zone: %v", l.name, l.cfg.Timezone, err)
 			}
 		}
 		if l.cfg.MaxMessageSize < 480 || l.cfg.MaxMessageSize > l.max {

@@ -190,3 +190,12 @@ func TestExampleConfigIsTheDefault(t *testing.T) {
 	c.Rules.Dirs, c.Ticketing.Webhooks = nil, nil
 	require.Equal(t, Default(), c, "the example documents the defaults")
 }
+
+func TestListenerTimezones(t *testing.T) {
+	c, err := load(t, "", nil, "--syslog-tcp-timezone", "Europe/Berlin")
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Berlin", c.Syslog.TCP.ListenerLocation().String())
+	require.Nil(t, c.Syslog.UDP.ListenerLocation(), "UDP takes syslog.timezone")
+	_, err = load(t, "", []string{"TOCSIN_SYSLOG_UDP_TIMEZONE=Atlantis/Capital"})
+	require.ErrorContains(t, err, `syslog.udp.timezone: "Atlantis/Capital" is not a known time zone`)
+}

@@ -84,6 +84,8 @@ var settings = []setting{
 	{"syslog.tcp.idle_timeout", "close TCP senders idle this long", duration(func(c *Config) *time.Duration { return &c.Syslog.TCP.IdleTimeout })},
 	{"syslog.tcp.evict_idle", "at the connection limit, replace a sender idle this long", duration(func(c *Config) *time.Duration { return &c.Syslog.TCP.EvictIdle })},
 	{"syslog.failure_raw_limit", "bytes of an unparsed line kept with its failure", integer(func(c *Config) *int { return &c.Syslog.FailureRawLimit })},
+	{"syslog.udp.timezone", "zone of zone-less timestamps from UDP senders (default syslog.timezone)", str(func(c *Config) *string { return &c.Syslog.UDP.Timezone })},
+	{"syslog.tcp.timezone", "zone of zone-less timestamps from TCP senders (default syslog.timezone)", str(func(c *Config) *string { return &c.Syslog.TCP.Timezone })},
 	{"syslog.timezone", "zone of timestamps that carry none", str(func(c *Config) *string { return &c.Syslog.Timezone })},
 	{"http.address", "HTTP API listen address", str(func(c *Config) *string { return &c.HTTP.Address })},
 	{"http.token", "bearer token required on /api/ and /metrics (required beyond loopback)", str(func(c *Config) *string { return &c.HTTP.Token })},

@@ -31,6 +31,9 @@ type Source struct {
 	// reading a file again gives the same IDs; listeners add a connection
 	// number and the pipeline's start time so that IDs do not repeat.
 	Name string
+	// Location, when set, is the zone of this producer's timestamps that
+	// carry none, in place of the pipeline's.
+	Location *time.Location
 }
 
 // slabSize is the number of events allocated at once.
@@ -54,6 +57,7 @@ const (
 // when the producer is done.
 type Batcher struct {
 	p          *Pipeline
+	parser     lineParser
 	src        Source
 	failSource string
 	km         *kindMetrics
@@ -81,8 +85,13 @@ func (p *Pipeline) NewBatcher(src Source) *Batcher {
 	if src.Kind == KindFile {
 		failSource = src.Name
 	}
+	parser := p.parser
+	if src.Location != nil {
+		parser = parse.New(parse.Options{Location: src.Location})
+	}
 	return &Batcher{
 		p:          p,
+		parser:     parser,
 		src:        src,
 		failSource: failSource,
 		km:         p.metrics.forKind(src.Kind),
@@ -156,7 +165,7 @@ func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sen
 		b.slab = b.slab[1:]
 	}
 	s := string(line)
-	if err := b.p.parser.Parse(s, received, ev); err != nil {
+	if err := b.parser.Parse(s, received, ev); err != nil {
 		ev.Reset()
 		b.spare = ev
 		reason, detail := ReasonParse, err.Error()

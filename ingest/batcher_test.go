@@ -361,3 +361,22 @@ func TestBatcherSkipsLeadingBOM(t *testing.T) {
 	require.Equal(t, withBOM, evs[0].Event.Original, "Original keeps the bytes as received")
 	require.Equal(t, 2.0, tp.metric(t, "tocsin_ingest_blank_lines_total", "source", "file"))
 }
+
+func TestBatcherUsesItsSourcesTimeZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	tp := newTestPipeline(t, nil) // the pipeline's zone is UTC
+	ctx := context.Background()
+	line := []byte("<38>Jul  1 12:00:00 h sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2")
+	received := time.Date(2024, 7, 2, 0, 0, 0, 0, time.UTC)
+	own := tp.NewBatcher(Source{Kind: KindTCP, Name: "tcp:1", Location: berlin})
+	require.NoError(t, own.Line(ctx, line, received, "192.0.2.9"))
+	require.NoError(t, own.Close(ctx))
+	shared := tp.NewBatcher(Source{Kind: KindTCP, Name: "tcp:2"})
+	require.NoError(t, shared.Line(ctx, line, received, "192.0.2.9"))
+	require.NoError(t, shared.Close(ctx))
+	evs, _ := tp.sink.snapshot()
+	require.Len(t, evs, 2)
+	require.Equal(t, time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC), evs[0].Timestamp.UTC(), "12:00 in Berlin's summer time")
+	require.Equal(t, time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC), evs[1].Timestamp.UTC())
+}

@@ -42,6 +42,9 @@ type ListenerOptions struct {
 	// (default: left to the kernel's auto-tuning). The kernel may grant
 	// less (net.core.rmem_max).
 	ReadBufferSize int
+	// Location is the zone of timestamps without one from this listener's
+	// senders; nil takes the pipeline's.
+	Location *time.Location
 	// DrainTimeout is the quiet period that ends a drain (default 200ms):
 	// on Stop, a connection (or the UDP socket) is read until nothing
 	// has arrived for this long after asking, or the sender closes.

@@ -219,7 +219,7 @@ func (l *TCPListener) admit(conn net.Conn) {
 		conn:     conn,
 		idle:     l.opts.IdleTimeout,
 		gap:      l.opts.DrainTimeout,
-		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name}),
+		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name, Location: l.opts.Location}),
 		sender:   senderOf(conn.RemoteAddr()),
 		lastRead: time.Now(),
 	}
