@@ -157,19 +157,64 @@ func setHostOrIP(ev *schemas.Event, h string) {
 	if isIP(h) {
 		setIP(ev, h)
 	} else {
-		ev.Source.Domain = h
+		setDomain(ev, h)
 	}
+}
+
+// setDomain sets source.domain to a host name in one spelling: lower case,
+// without the root's trailing dot, so that "Evil.Example.ORG." and
+// "evil.example.org" are one source. It allocates only for a name that
+// needs changing.
+func setDomain(ev *schemas.Event, h string) {
+	ev.Source.Domain = asciiLower(strings.TrimRight(h, "."))
+}
+
+// asciiLower lowers the ASCII letters of s and leaves every other byte as
+// it is (host names in logs may hold anything). It allocates only when s
+// has an upper-case ASCII letter.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // setIP sets source.ip to a valid address. An IPv4-mapped IPv6 address
 // (sshd on a dual-stack socket writes "::ffff:192.0.2.1") is stored as the
-// IPv4 address, so that one attacker has one source.ip whichever socket
-// took the connection.
+// IPv4 address, and other IPv6 addresses in their RFC 5952 form, so that
+// one attacker has one source.ip however the log spells it.
 func setIP(ev *schemas.Event, ip string) {
 	if v4, ok := strings.CutPrefix(ip, "::ffff:"); ok && isIPv4(v4) {
 		ip = v4
+	} else if strings.IndexByte(ip, ':') >= 0 {
+		ip = canonicalIPv6(ip)
 	}
 	ev.Source.IP = ip
+}
+
+// canonicalIPv6 returns ip in RFC 5952 form (lower case, zeros
+// compressed), or as IPv4 when it maps one. It allocates only when the
+// log wrote the address in another form.
+func canonicalIPv6(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	var buf [64]byte
+	b := a.AppendTo(buf[:0])
+	if string(b) == ip {
+		return ip
+	}
+	return string(b)
 }
 
 // cutPort reads " port N" at the start of s.

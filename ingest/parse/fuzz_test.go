@@ -2,6 +2,8 @@ package parse
 
 import (
 	"github.com/tocsin-siem/tocsin/internal/shareddata"
+	"net/netip"
+	"strings"
 
 	"encoding/base64"
 	"encoding/json"
@@ -134,11 +136,24 @@ func FuzzParse(f *testing.F) {
 		for name, s := range map[string]string{
 			"message": ev.Message, "hostname": ev.Log.Syslog.Hostname, "appname": ev.Log.Syslog.AppName,
 			"procid": ev.Log.Syslog.ProcID, "msgid": ev.Log.Syslog.MsgID, "user": ev.User.Name,
-			"target": ev.User.Target.Name, "ip": ev.Source.IP, "domain": ev.Source.Domain,
+			"target": ev.User.Target.Name,
 			"method": ev.SSH.Method, "command": ev.Process.CommandLine, "process": ev.Process.Name,
 		} {
 			if !within(s, line) {
 				t.Fatalf("%s %q is not a substring of the line", name, s)
+			}
+		}
+		// Addresses and host names are stored in one spelling, so they
+		// may differ from the line's bytes: an address must be canonical,
+		// a name lower case and found in the line whatever its case.
+		if ip := ev.Source.IP; ip != "" {
+			if a, err := netip.ParseAddr(ip); err != nil || a.Unmap().String() != ip {
+				t.Fatalf("ip %q is not an address in canonical form", ip)
+			}
+		}
+		if d := ev.Source.Domain; d != "" {
+			if d != asciiLower(d) || strings.HasSuffix(d, ".") || !strings.Contains(asciiLower(line), d) {
+				t.Fatalf("domain %q is not the line's name in lower case", d)
 			}
 		}
 		if sd := ev.Log.Syslog.StructuredData; sd != "" && sd != "-" {

@@ -341,3 +341,31 @@ func TestParseSkipsLeadingBOM(t *testing.T) {
 	err = New(Options{}).Parse(bom, testReceived, &ev)
 	require.Equal(t, ReasonEmpty, reasonOf(t, err))
 }
+
+func TestOneSourceHowEverTheLogSpellsIt(t *testing.T) {
+	p := New(Options{})
+	src := func(from string) (string, string) {
+		var ev schemas.Event
+		line := "<38>Dec  4 10:00:00 h sshd[1]: Failed password for root from " + from + " port 22 ssh2"
+		require.NoError(t, p.Parse(line, testReceived, &ev))
+		return ev.Source.IP, ev.Source.Domain
+	}
+	for _, spelling := range []string{"2001:db8::1", "2001:DB8::1", "2001:0db8::0001", "2001:db8:0:0:0:0:0:1"} {
+		ip, _ := src(spelling)
+		require.Equal(t, "2001:db8::1", ip, spelling)
+	}
+	for _, spelling := range []string{"::ffff:192.0.2.7", "::FFFF:192.0.2.7", "0:0:0:0:0:ffff:192.0.2.7"} {
+		ip, _ := src(spelling)
+		require.Equal(t, "192.0.2.7", ip, spelling)
+	}
+	for _, spelling := range []string{"evil.example.org", "Evil.Example.ORG", "evil.example.org.", "EVIL.EXAMPLE.ORG"} {
+		_, domain := src(spelling)
+		require.Equal(t, "evil.example.org", domain, spelling)
+	}
+	line := "<38>Dec  4 10:00:00 h sshd[1]: Failed password for root from 2001:db8::1 port 22 ssh2"
+	var ev schemas.Event
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		ev = schemas.Event{}
+		_ = p.Parse(line, testReceived, &ev)
+	}), "an address already in its canonical form costs nothing")
+}

@@ -30,7 +30,7 @@ func sshd(ev *schemas.Event, msg string) {
 			// address - POSSIBLE BREAK-IN ATTEMPT!"
 			if ip, name, ok := strings.Cut(rest, " maps to "); ok && isIP(ip) {
 				if k := strings.IndexByte(name, ','); k > 0 {
-					ev.Source.Domain = name[:k]
+					setDomain(ev, name[:k])
 				}
 				setIP(ev, ip)
 				set(ev, DatasetSSHD, "", "", "", ReasonReverseMapping)
@@ -81,7 +81,7 @@ func sshd(ev *schemas.Event, msg string) {
 				if ip, ok := strings.CutSuffix(tail, ")"); ok && isIP(ip) {
 					setIP(ev, ip)
 					if !strings.HasSuffix(name, ip) { // tcp_wrappers repeats the address when it has no name
-						ev.Source.Domain = name
+						setDomain(ev, name)
 					}
 					set(ev, DatasetSSHD, schemas.CategoryNetwork, schemas.ActionSSHDisconnect, "", ReasonConnectionRefused)
 				}
@@ -93,7 +93,7 @@ func sshd(ev *schemas.Event, msg string) {
 			if name, tail, ok := strings.Cut(rest, " ["); ok {
 				if ip, _, ok := strings.Cut(tail, "]"); ok && isIP(ip) {
 					setIP(ev, ip)
-					ev.Source.Domain = name
+					setDomain(ev, name)
 					set(ev, DatasetSSHD, "", "", "", ReasonReverseMapping)
 				}
 			}

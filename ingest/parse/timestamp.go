@@ -82,6 +82,9 @@ func (s *stamp) unixWall() int64 {
 		int64(s.hour*3600+s.minute*60+s.sec)
 }
 
+// minYear is the earliest year a timestamp may carry.
+const minYear = 1970
+
 // maxYearSteps bounds the search for a year when the stamp is Feb 29: leap
 // years are at most eight years apart (across a century that is not one).
 const maxYearSteps = 9
@@ -303,6 +306,11 @@ func isoStamp(s string, strict bool, st *stamp) (int, stampResult) {
 		return 0, stampNone
 	}
 	st.year, st.hasYear = y, true
+	if y < minYear {
+		// Year 1 would even be Go's zero time, which reads as "no
+		// timestamp"; no log line comes from before the Unix epoch.
+		return 0, stampBad
+	}
 	if len(s) < 19 || s[7] != '-' {
 		return 4, stampBad
 	}
