@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -99,4 +100,34 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// timeFlags are the flags of the commands that parse log lines: the
+// reference time for year-less timestamps and the zone of timestamps that
+// carry none.
+type timeFlags struct {
+	ref, tz *string
+}
+
+func addTimeFlags(fs *flag.FlagSet) timeFlags {
+	return timeFlags{
+		ref: fs.String("reference-time", "", "RFC 3339 time that year-less timestamps are inferred against (default now)"),
+		tz:  fs.String("timezone", "UTC", "zone of timestamps that carry none"),
+	}
+}
+
+// values checks and returns the flags' values.
+func (f timeFlags) values() (time.Time, *time.Location, error) {
+	ref := time.Now()
+	if *f.ref != "" {
+		var err error
+		if ref, err = time.Parse(time.RFC3339, *f.ref); err != nil {
+			return ref, nil, usageErr("--reference-time: %q is not an RFC 3339 time such as 2024-01-31T12:00:00Z", *f.ref)
+		}
+	}
+	loc, err := time.LoadLocation(*f.tz)
+	if err != nil {
+		return ref, nil, usageErr("--timezone: %v", err)
+	}
+	return ref, loc, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/tocsin-siem/tocsin/ingest/parse"
 	"github.com/tocsin-siem/tocsin/schemas"
@@ -32,21 +31,14 @@ type parseErrorView struct {
 // analyst sees the fields a rule can use before writing it.
 func ParseCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("parse", "parse [flags] [FILE...]   (standard input when no FILE)", stderr)
-	refFlag := fs.String("reference-time", "", "RFC 3339 time that year-less timestamps are inferred against (default now)")
-	tz := fs.String("timezone", "UTC", "zone of timestamps that carry none")
+	tf := addTimeFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	ref := time.Now()
-	if *refFlag != "" {
-		if ref, err = time.Parse(time.RFC3339, *refFlag); err != nil {
-			return usageErr("--reference-time: %q is not an RFC 3339 time such as 2024-01-31T12:00:00Z", *refFlag)
-		}
-	}
-	loc, err := time.LoadLocation(*tz)
+	ref, loc, err := tf.values()
 	if err != nil {
-		return usageErr("--timezone: %v", err)
+		return err
 	}
 	if len(files) == 0 {
 		files = []string{"-"}

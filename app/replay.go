@@ -39,8 +39,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.Var(&ruleDirs, "rules", "directory of rule files (repeatable)")
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in rules")
 	output := fs.String("output", "text", "text or jsonl")
-	refFlag := fs.String("reference-time", "", "RFC 3339 time that year-less timestamps are inferred against (default now)")
-	tz := fs.String("timezone", "UTC", "zone of timestamps that carry none")
+	tf := addTimeFlags(fs)
 	quiet := fs.Duration("quiet-period", 24*time.Hour, "an incident without alerts for this long (in event time) is resolved")
 	shards := fs.Int("shards", 0, "engine goroutines (0: GOMAXPROCS)")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (when it is a terminal), always or never")
@@ -56,15 +55,9 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *output != "text" && *output != "jsonl" {
 		return usageErr("--output must be text or jsonl, not %q", *output)
 	}
-	ref := time.Now()
-	if *refFlag != "" {
-		if ref, err = time.Parse(time.RFC3339, *refFlag); err != nil {
-			return usageErr("--reference-time: %q is not an RFC 3339 time such as 2024-01-31T12:00:00Z", *refFlag)
-		}
-	}
-	loc, err := time.LoadLocation(*tz)
+	ref, loc, err := tf.values()
 	if err != nil {
-		return usageErr("--timezone: %v", err)
+		return err
 	}
 	if *noBuiltin && len(ruleDirs) == 0 {
 		return usageErr("--no-builtin needs at least one --rules DIR")

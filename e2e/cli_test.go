@@ -165,13 +165,14 @@ func TestSendSaysWhenTheListenerRefusedIt(t *testing.T) {
 	require.Contains(t, out, "sent 3 lines")
 	waitFor(t, 10*time.Second, "the three lines", func() bool { return s.metric("tocsin_ingest_lines_total") == 3 })
 
+	waitFor(t, 10*time.Second, "the first sender to be gone", func() bool { return s.metric("tocsin_ingest_connections") == 0 })
 	hold, err := net.Dial("tcp", addr) // takes the only slot and stays idle
 	require.NoError(t, err)
 	defer hold.Close()
 	waitFor(t, 10*time.Second, "the idle connection", func() bool { return s.metric("tocsin_ingest_connections") == 1 })
 	_, errOut, code = tocsin(t, "send", "--address", addr, log)
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "so some were lost")
+	require.Contains(t, errOut, "reset", "refused at connect or after the lines were written, the sender hears of it")
 	require.Equal(t, 3.0, s.metric("tocsin_ingest_lines_total"), "the refused lines never arrived")
 	s.stop()
 }

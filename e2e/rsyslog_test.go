@@ -49,17 +49,7 @@ ruleset(name="fwd") {
          queue.type="LinkedList" action.resumeRetryCount="-1")
 }
 `, work, in, s.port)), 0o644))
-	rs := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	out := &strings.Builder{}
-	rs.Stdout, rs.Stderr = out, out
-	require.NoError(t, rs.Start())
-	t.Cleanup(func() {
-		rs.Process.Kill()
-		rs.Wait()
-		if t.Failed() {
-			t.Logf("rsyslogd output:\n%s", out.String())
-		}
-	})
+	startRsyslogd(t, rsyslogd, conf, filepath.Join(dir, "rsyslogd.pid"))
 
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d lines through rsyslog", lines), func() bool {
 		return s.metric("tocsin_ingest_lines_total") >= float64(lines)
@@ -101,17 +91,7 @@ input(type="imudp" address="127.0.0.1" port="%d")
 *.* action(type="omfwd" target="127.0.0.1" port="%d" protocol="tcp" template="RSYSLOG_ForwardFormat"
            queue.type="LinkedList" action.resumeRetryCount="-1")
 `, filepath.Join(dir, "work"), relayPort, s.port)), 0o644))
-	rs := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "relay.pid"))
-	out := &strings.Builder{}
-	rs.Stdout, rs.Stderr = out, out
-	require.NoError(t, rs.Start())
-	t.Cleanup(func() {
-		rs.Process.Kill()
-		rs.Wait()
-		if t.Failed() {
-			t.Logf("rsyslogd output:\n%s", out.String())
-		}
-	})
+	startRsyslogd(t, rsyslogd, conf, filepath.Join(dir, "relay.pid"))
 
 	udp, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", relayPort))
 	require.NoError(t, err)
@@ -151,4 +131,21 @@ input(type="imudp" address="127.0.0.1" port="%d")
 	require.Equal(t, "bastion", ev.Host.Name)
 	require.Equal(t, "sshd", ev.Process.Name)
 	require.Equal(t, "127.0.0.1", ev.Log.Source.Address)
+}
+
+// startRsyslogd runs Debian's rsyslogd in the foreground with a private
+// configuration, and kills it (by its PID) when the test ends.
+func startRsyslogd(t *testing.T, rsyslogd, conf, pidFile string) {
+	t.Helper()
+	rs := exec.Command(rsyslogd, "-n", "-f", conf, "-i", pidFile)
+	out := &strings.Builder{}
+	rs.Stdout, rs.Stderr = out, out
+	require.NoError(t, rs.Start())
+	t.Cleanup(func() {
+		rs.Process.Kill()
+		rs.Wait()
+		if t.Failed() {
+			t.Logf("rsyslogd output:\n%s", out.String())
+		}
+	})
 }
