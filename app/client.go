@@ -47,6 +47,11 @@ func SendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("cannot connect to %s over %s: %w", *addr, *proto, err)
 	}
 	defer conn.Close()
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		if err := notRefused(tcp); err != nil {
+			return fmt.Errorf("%s: %w", *addr, err)
+		}
+	}
 	w := bufio.NewWriterSize(conn, 64<<10)
 	sent := 0
 	send := func(r io.Reader) error {
@@ -102,6 +107,19 @@ func SendCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "sent %s to %s over %s\n", plural(sent, "line", "lines"), *addr, *proto)
 	return nil
+}
+
+// notRefused waits a moment for a listener that closes new connections at
+// once, as tocsin's does at its connection limit: the lines would be lost.
+func notRefused(c *net.TCPConn) error {
+	_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	defer c.SetReadDeadline(time.Time{})
+	var one [1]byte
+	_, err := c.Read(one[:])
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil // a syslog listener sends nothing; silence is the good answer
+	}
+	return fmt.Errorf("the listener reset or closed the connection at once (its connection limit?), so nothing was sent: %w", err)
 }
 
 // confirmRead closes our side and waits for the listener to close its

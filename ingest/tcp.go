@@ -201,11 +201,6 @@ func (l *TCPListener) admit(conn net.Conn) {
 	}
 	if evicted == nil && len(l.conns) >= l.opts.MaxConnections {
 		l.mu.Unlock()
-		// Reset rather than close: a sender then learns that nothing it
-		// wrote was read, instead of seeing an orderly end.
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
 		_ = conn.Close()
 		l.km.rejected.Inc()
 		if n, ok := l.rejects.allow(time.Now()); ok {
