@@ -94,7 +94,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("cannot start ticketing: %w", err)
 	}
-	alerts := &alertCollector{}
+	alerts := &bus.Collector[schemas.Alert]{}
 	eng, err := engine.New(engine.Options{Rules: set, Alerts: alerts, Shards: *shards})
 	if err != nil {
 		return fmt.Errorf("cannot start the engine: %w", err)
@@ -138,7 +138,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := eng.Close(flushCtx); err != nil {
 		return fmt.Errorf("cannot stop the engine: %w", err)
 	}
-	if err := alerts.handOver(ctx, mgr); err != nil {
+	if err := handOver(ctx, alerts.Take(), mgr); err != nil {
 		return fmt.Errorf("cannot open incidents: %w", err)
 	}
 	if err := mgr.Close(flushCtx); err != nil {
@@ -163,30 +163,15 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// alertCollector keeps replay's alerts so that they reach ticketing in
+// handOver sorts replay's alerts by first and last seen, then rule and
+// group, and hands them to ticketing in batches, so that they reach it in
 // event-time order whatever shard raised them: incident IDs and the
-// quiet-period logic then come out the same on every run. It holds every
-// alert of the replay (each with at most the engine's evidence limit of
-// events) until the input is read.
-type alertCollector struct {
-	mu     sync.Mutex
-	alerts []schemas.Alert
-}
-
-func (c *alertCollector) Publish(_ context.Context, batch []schemas.Alert) error {
-	c.mu.Lock()
-	c.alerts = append(c.alerts, batch...)
-	c.mu.Unlock()
-	return nil
-}
-
-// handOver sorts the alerts by first and last seen, then rule and group,
-// and hands them to ticketing in batches.
-func (c *alertCollector) handOver(ctx context.Context, h bus.Handler[schemas.Alert]) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sort.SliceStable(c.alerts, func(i, j int) bool {
-		a, b := &c.alerts[i], &c.alerts[j]
+// quiet-period logic then come out the same on every run. Replay holds
+// every alert (each with at most the engine's evidence limit of events)
+// until the input is read.
+func handOver(ctx context.Context, alerts []schemas.Alert, h bus.Handler[schemas.Alert]) error {
+	sort.SliceStable(alerts, func(i, j int) bool {
+		a, b := &alerts[i], &alerts[j]
 		switch {
 		case !a.FirstSeen.Equal(b.FirstSeen):
 			return a.FirstSeen.Before(b.FirstSeen)
@@ -200,12 +185,11 @@ func (c *alertCollector) handOver(ctx context.Context, h bus.Handler[schemas.Ale
 		return a.ID < b.ID
 	})
 	const batch = 256
-	for i := 0; i < len(c.alerts); i += batch {
-		if err := h.Handle(ctx, c.alerts[i:min(i+batch, len(c.alerts))]); err != nil {
+	for i := 0; i < len(alerts); i += batch {
+		if err := h.Handle(ctx, alerts[i:min(i+batch, len(alerts))]); err != nil {
 			return err
 		}
 	}
-	c.alerts = nil
 	return nil
 }
 

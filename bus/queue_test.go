@@ -70,3 +70,13 @@ func TestDirectCallsHandlerSynchronously(t *testing.T) {
 	require.Equal(t, []int{7, 8}, r.got)
 	require.Error(t, d.Publish(context.Background(), []int{-5}))
 }
+
+func TestCollectorKeepsOrderAndEmpties(t *testing.T) {
+	var c Collector[int]
+	batch := []int{1, 2}
+	require.NoError(t, c.Publish(context.Background(), batch))
+	batch[0] = 9 // the publisher reuses its slice
+	require.NoError(t, c.Publish(context.Background(), []int{3}))
+	require.Equal(t, []int{1, 2, 3}, c.Take())
+	require.Empty(t, c.Take())
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tocsin-siem/tocsin/internal/textdist"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -249,7 +251,7 @@ var ignoredEnv = []string{"TOCSIN_DEMO_EXIT"}
 func suggestEnv(k string) string {
 	best, bestD := "", 4
 	for _, s := range settings {
-		if d := editDistance(k, EnvName(s.key)); d < bestD {
+		if d := textdist.Distance(k, EnvName(s.key)); d < bestD {
 			best, bestD = EnvName(s.key), d
 		}
 	}
@@ -257,27 +259,6 @@ func suggestEnv(k string) string {
 		return ""
 	}
 	return "; did you mean " + best + "?"
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // indent puts each problem on its own line, prefixed for reading.

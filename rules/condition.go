@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tocsin-siem/tocsin/internal/textdist"
+
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
@@ -504,7 +506,7 @@ func suggest(s string, candidates []string) string {
 		if abs(len(s)-len(lc)) >= bestD {
 			continue
 		}
-		if d := editDistance(s, lc); d < bestD {
+		if d := textdist.Distance(s, lc); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -516,29 +518,4 @@ func abs(n int) int {
 		return -n
 	}
 	return n
-}
-
-// editDistance is the optimal-string-alignment distance: insertions,
-// deletions, substitutions and adjacent transpositions ("actoin") each
-// cost one.
-func editDistance(a, b string) int {
-	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
-	for j := range rows[0] {
-		rows[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		pp, prev, cur := rows[(i+1)%3], rows[(i+2)%3], rows[i%3]
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], pp[j-2]+1)
-			}
-		}
-	}
-	return rows[len(a)%3][len(b)]
 }

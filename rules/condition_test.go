@@ -7,6 +7,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tocsin-siem/tocsin/internal/textdist"
 	"github.com/tocsin-siem/tocsin/schemas"
 )
 
@@ -149,6 +150,6 @@ func TestEditDistance(t *testing.T) {
 		{"action", "action", 0}, {"actoin", "action", 1}, {"acton", "action", 1},
 		{"ip", "iP", 1}, {"", "abc", 3}, {"abc", "", 3}, {"kitten", "sitting", 3},
 	} {
-		require.Equal(t, tc.d, editDistance(tc.a, tc.b), "%s/%s", tc.a, tc.b)
+		require.Equal(t, tc.d, textdist.Distance(tc.a, tc.b), "%s/%s", tc.a, tc.b)
 	}
 }

@@ -1,6 +1,7 @@
 package rulestest
 
 import (
+	"github.com/tocsin-siem/tocsin/bus"
 	"github.com/tocsin-siem/tocsin/internal/shareddata"
 
 	"bufio"
@@ -152,7 +153,7 @@ func TestOpenSSHReplay(t *testing.T) {
 func replay(t *testing.T, path string, shards int) []schemas.Alert {
 	set, err := rules.Load(rules.BuiltinSource())
 	require.NoError(t, err)
-	out := &collector{}
+	out := &bus.Collector[schemas.Alert]{}
 	eng, err := engine.New(engine.Options{Rules: set, Alerts: out, Shards: shards})
 	require.NoError(t, err)
 	f, err := os.Open(path)
@@ -179,8 +180,9 @@ func replay(t *testing.T, path string, shards int) []schemas.Alert {
 	require.NoError(t, eng.Handle(ctx, batch))
 	require.NoError(t, eng.Flush(ctx))
 	require.NoError(t, eng.Close(ctx))
-	for _, a := range out.alerts {
+	alerts := out.Take()
+	for _, a := range alerts {
 		t.Logf("%s %s: %s", a.RuleID, a.FirstSeen.Format(time.TimeOnly), a.Reason)
 	}
-	return out.alerts
+	return alerts
 }

@@ -12,8 +12,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tocsin-siem/tocsin/bus"
 
 	"github.com/tocsin-siem/tocsin/engine"
 	"github.com/tocsin-siem/tocsin/ingest/parse"
@@ -125,19 +126,6 @@ func writeResult(w io.Writer, res Result, verbose bool) {
 	}
 }
 
-// collector keeps published alerts.
-type collector struct {
-	mu     sync.Mutex
-	alerts []schemas.Alert
-}
-
-func (c *collector) Publish(_ context.Context, batch []schemas.Alert) error {
-	c.mu.Lock()
-	c.alerts = append(c.alerts, batch...)
-	c.mu.Unlock()
-	return nil
-}
-
 func runTest(ctx context.Context, set *rules.Set, t *rules.Test, opts Options) Result {
 	start := time.Now()
 	res := Result{File: t.File, Name: t.Name, Line: t.Line}
@@ -146,7 +134,7 @@ func runTest(ctx context.Context, set *rules.Set, t *rules.Test, opts Options) R
 	if len(events) == 0 && len(problems) == 0 {
 		res.Problems = append(res.Problems, "the test has no input: give it lines or events")
 	}
-	out := &collector{}
+	out := &bus.Collector[schemas.Alert]{}
 	eng, err := engine.New(engine.Options{
 		Rules:  set.Subset(t.Rules...),
 		Alerts: out,
@@ -167,8 +155,8 @@ func runTest(ctx context.Context, set *rules.Set, t *rules.Test, opts Options) R
 	if err := eng.Close(ctx); err != nil {
 		res.Problems = append(res.Problems, fmt.Sprintf("engine: %v", err))
 	}
-	res.Alerts = out.alerts
-	res.Problems = append(res.Problems, compare(t, out.alerts)...)
+	res.Alerts = out.Take()
+	res.Problems = append(res.Problems, compare(t, res.Alerts)...)
 	res.Passed = len(res.Problems) == 0
 	res.Duration = time.Since(start)
 	return res
