@@ -116,7 +116,17 @@ func (s *Store) KnownAlerts(ctx context.Context, ids []string) (map[string]struc
 // reader sees every transaction the writer committed before the query
 // began.
 func (s *Store) collect(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	return collectFrom(ctx, s.r, q, args, fn)
+}
+
+// querier is what collectFrom reads through: the read pool or one
+// read transaction.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func collectFrom(ctx context.Context, db querier, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -177,13 +187,20 @@ func (s *Store) Incidents(ctx context.Context, q ticketing.IncidentQuery) ([]sch
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
+	// The count and the page come from one snapshot, so that a total
+	// never disagrees with the page beside it.
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() { _ = tx.Rollback() }()
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM incidents`+cond, args...).Scan(&total); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incidents`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	list := []schemas.Incident{}
 	args = append(args, limit(q.Limit), q.Offset)
-	err := s.collect(ctx, `SELECT `+incidentColumns+` FROM incidents`+cond+` ORDER BY seq DESC LIMIT ? OFFSET ?`, args,
+	err = collectFrom(ctx, tx, `SELECT `+incidentColumns+` FROM incidents`+cond+` ORDER BY seq DESC LIMIT ? OFFSET ?`, args,
 		func(rows *sql.Rows) error {
 			r, err := scanIncident(rows)
 			list = append(list, r.Incident)
