@@ -6,7 +6,7 @@ BIN      := bin/tocsin
 PKGS     := ./...
 FUZZTIME ?= 20s
 
-.PHONY: all build run test test-deps vet fmt-check fuzz bench clean
+.PHONY: all build run test test-deps vet fmt-check fuzz bench chaos clean
 
 all: build
 
@@ -31,11 +31,19 @@ vet:
 
 # Every test: installs what the tests need, checks formatting and vet, runs
 # a short round of every fuzz target, then the unit, integration and
-# end-to-end tests (the latter start real rsyslogd and tocsin processes on
-# loopback).
+# end-to-end tests against a real Kafka broker and ClickHouse server that
+# scripts/with-servers.sh starts on loopback (the end-to-end tests also
+# start real rsyslogd, kcat and tocsin processes).
 test: test-deps fmt-check vet build
 	./scripts/fuzz.sh $(FUZZTIME)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	./scripts/with-servers.sh $(GO) test -count=1 -timeout 30m $(PKGS)
+
+# The full failure rounds of the production path: kill -9 of engines and
+# ticketing while 1,000,000 events flow (20 rounds), ClickHouse stopped for
+# 2 minutes and Kafka for 1 minute; prints the comparison with an
+# undisturbed run. `make test` runs a short version.
+chaos: test-deps build
+	TOCSIN_CHAOS=full $(GO) test -count=1 -timeout 120m -v -run 'Chaos|Outage' ./e2e
 
 fuzz:
 	./scripts/fuzz.sh 60s

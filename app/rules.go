@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tocsin-siem/tocsin/rules/rulestest"
+	"github.com/tocsin-siem/tocsin/schemas/wire"
+	"github.com/tocsin-siem/tocsin/stream"
 )
 
 // RulesCommand is `tocsin rules test|check`.
@@ -62,9 +67,15 @@ func rulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("rules check", "rules check [DIR...]", stderr)
 	noBuiltin := fs.Bool("no-builtin", false, "check only DIR's rules")
+	keyFields := fs.String("key-fields", strings.Join(wire.DefaultKeyFields, ","),
+		"the Kafka path's kafka.key_fields, to show which rules are re-keyed")
 	dirs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	fields := strings.Split(*keyFields, ",")
+	if _, err := wire.NewKeyer(fields); err != nil {
+		return usageErr("--key-fields: %v", err)
 	}
 	set, err := loadRules(!*noBuiltin || len(dirs) == 0, dirs)
 	if err != nil {
@@ -79,5 +90,12 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s, %s and %s loaded without problems\n",
 		plural(len(set.Rules), "rule", "rules"), plural(len(set.Lists), "list", "lists"), plural(tests, "test", "tests"))
+	local, rekeyed := stream.Placement(set, fields)
+	fmt.Fprintf(stdout, "on Kafka, with events keyed by %s:\n  %s where events land: %s\n",
+		strings.Join(fields, ", then "), plural(len(local), "rule runs", "rules run"), strings.Join(local, ", "))
+	keys := slices.Sorted(maps.Keys(rekeyed))
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "  re-keyed by %s through the repartition topic: %s\n", k, strings.Join(rekeyed[k], ", "))
+	}
 	return nil
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/tocsin-siem/tocsin/rules"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/ticketing"
-	"github.com/tocsin-siem/tocsin/ticketing/sqlite"
+	"github.com/tocsin-siem/tocsin/ticketing/chstore"
 )
 
 // Queue sizes of the in-process bus, in batches.
@@ -45,6 +45,8 @@ const (
 func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags]", stderr)
 	flags := config.RegisterFlags(fs)
+	flags.Alias("kafka", "kafka.brokers")
+	flags.Alias("clickhouse", "clickhouse.dsn")
 	var ruleDirs stringList
 	fs.Var(&ruleDirs, "rules", "directory of rule files, added to rules.dirs (repeatable; as in tocsin replay)")
 	rest, err := parseFlags(fs, args)
@@ -60,6 +62,9 @@ func RunCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg.Rules.Dirs = append(cfg.Rules.Dirs, ruleDirs...)
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if cfg.UsesKafka() {
+		return runDistributed(ctx, cfg, log)
+	}
 	return Run(ctx, cfg, log)
 }
 
@@ -117,9 +122,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.DataDir, MaxParseFailures: cfg.Ticketing.MaxParseFailures})
+	store, err := openStore(ctx, cfg, reg, log)
 	if err != nil {
-		return fmt.Errorf("cannot open the store in %s: %w", cfg.DataDir, err)
+		return err
 	}
 	defer store.Close()
 
@@ -167,9 +172,17 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		_ = os.Rename(snapPath, snapPath+".unreadable")
 	}
 	eventQ := bus.NewQueue[*schemas.Event](eventQueueBatches, eng, onErr("engine"))
+	var events bus.Publisher[*schemas.Event] = eventQ
+	var historyQ *bus.Queue[*schemas.Event]
+	if store.ch != nil {
+		// With ClickHouse, every event also goes to the history table.
+		historyQ = bus.NewQueue[*schemas.Event](eventQueueBatches,
+			retrying[*schemas.Event]{h: chHistory{store.ch}, giveUp: giveUp, stage: "history", log: log}, onErr("history"))
+		events = bus.Tee[*schemas.Event]{eventQ, historyQ}
+	}
 
 	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
-		Events:        eventQ,
+		Events:        events,
 		Failures:      failQ,
 		Location:      cfg.Location(),
 		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
@@ -186,44 +199,10 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen for HTTP on %s (set http.address or --http-address): %w", cfg.HTTP.Address, err)
 	}
-	var stops []func(context.Context) error
-	if a := cfg.Syslog.UDP.Address; a != "" {
-		l, err := ingest.NewUDPListener(pipe, ingest.ListenerOptions{
-			Address:        a,
-			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
-			Location:       cfg.Syslog.UDP.ListenerLocation(),
-		})
-		if err == nil {
-			err = l.Start(ctx)
-		}
-		if err != nil {
-			httpLn.Close()
-			return fmt.Errorf("cannot listen for syslog over UDP on %s (set syslog.udp.address or --syslog-udp-address): %w", a, err)
-		}
-		stops = append(stops, l.Stop)
-		log.Info().Str("address", l.Addr().String()).Str("protocol", "udp").Msg("syslog listener started")
-	}
-	if a := cfg.Syslog.TCP.Address; a != "" {
-		l, err := ingest.NewTCPListener(pipe, ingest.ListenerOptions{
-			Address:        a,
-			MaxMessageSize: cfg.Syslog.TCP.MaxMessageSize,
-			MaxConnections: cfg.Syslog.TCP.MaxConnections,
-			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
-			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
-			Location:       cfg.Syslog.TCP.ListenerLocation(),
-		})
-		if err == nil {
-			err = l.Start(ctx)
-		}
-		if err != nil {
-			httpLn.Close()
-			for _, stop := range stops {
-				_ = stop(context.Background())
-			}
-			return fmt.Errorf("cannot listen for syslog over TCP on %s (set syslog.tcp.address or --syslog-tcp-address): %w", a, err)
-		}
-		stops = append(stops, l.Stop)
-		log.Info().Str("address", l.Addr().String()).Str("protocol", "tcp").Msg("syslog listener started")
+	stops, err := startListeners(ctx, cfg, pipe, nil, log)
+	if err != nil {
+		httpLn.Close()
+		return err
 	}
 
 	srv := &http.Server{
@@ -292,6 +271,9 @@ loop:
 	}
 	pipe.Close()
 	errs = append(errs, eventQ.Close(stopCtx), eng.Flush(stopCtx))
+	if historyQ != nil {
+		errs = append(errs, historyQ.Close(stopCtx))
+	}
 	if err := eng.SaveSnapshot(snapPath); err != nil {
 		errs = append(errs, fmt.Errorf("cannot save engine windows: %w", err))
 	}
@@ -306,6 +288,70 @@ loop:
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// startListeners starts the syslog listeners of cfg feeding pipe and
+// returns their Stop functions. admit, when set, gates new TCP
+// connections. On error the listeners already started are stopped.
+func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipeline, admit func() error, log zerolog.Logger) ([]func(context.Context) error, error) {
+	var stops []func(context.Context) error
+	stopAll := func() {
+		for _, stop := range stops {
+			_ = stop(context.Background())
+		}
+	}
+	if a := cfg.Syslog.UDP.Address; a != "" {
+		l, err := ingest.NewUDPListener(pipe, ingest.ListenerOptions{
+			Address:        a,
+			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
+			Location:       cfg.Syslog.UDP.ListenerLocation(),
+		})
+		if err == nil {
+			err = l.Start(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot listen for syslog over UDP on %s (set syslog.udp.address or --syslog-udp-address): %w", a, err)
+		}
+		stops = append(stops, l.Stop)
+		log.Info().Str("address", l.Addr().String()).Str("protocol", "udp").Msg("syslog listener started")
+	}
+	if a := cfg.Syslog.TCP.Address; a != "" {
+		l, err := ingest.NewTCPListener(pipe, ingest.ListenerOptions{
+			Address:        a,
+			MaxMessageSize: cfg.Syslog.TCP.MaxMessageSize,
+			MaxConnections: cfg.Syslog.TCP.MaxConnections,
+			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
+			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
+			Location:       cfg.Syslog.TCP.ListenerLocation(),
+			Admit:          admit,
+		})
+		if err == nil {
+			err = l.Start(ctx)
+		}
+		if err != nil {
+			stopAll()
+			return nil, fmt.Errorf("cannot listen for syslog over TCP on %s (set syslog.tcp.address or --syslog-tcp-address): %w", a, err)
+		}
+		stops = append(stops, l.Stop)
+		log.Info().Str("address", l.Addr().String()).Str("protocol", "tcp").Msg("syslog listener started")
+	}
+	return stops, nil
+}
+
+// chHistory writes the events of the embedded pipeline to ClickHouse's
+// history table.
+//
+// Shortcoming: it writes each bus batch (a few hundred events) as one
+// insert; at high rates ClickHouse prefers fewer, larger inserts, which
+// the Kafka path's history consumer makes.
+type chHistory struct{ st *chstore.Store }
+
+func (h chHistory) Handle(ctx context.Context, batch []*schemas.Event) error {
+	evs := make([]schemas.Event, len(batch))
+	for i, ev := range batch {
+		evs[i] = *ev
+	}
+	return h.st.WriteEvents(ctx, evs, "")
 }
 
 // webhookConfigs maps the configuration to ticketing's webhook settings.

@@ -32,6 +32,104 @@ type Config struct {
 	Rules     RulesConfig     `yaml:"rules"`
 	Engine    EngineConfig    `yaml:"engine"`
 	Ticketing TicketingConfig `yaml:"ticketing"`
+	// Ingest, Kafka and ClickHouse set the production path; with no
+	// Kafka brokers and no ClickHouse DSN tocsin runs on its embedded
+	// bus and store.
+	Ingest     IngestConfig     `yaml:"ingest"`
+	Kafka      KafkaConfig      `yaml:"kafka"`
+	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
+}
+
+// IngestConfig sets the ingest role beyond its listeners.
+type IngestConfig struct {
+	// MetricsAddress serves /metrics and /healthz of `tocsin ingest`.
+	MetricsAddress string       `yaml:"metrics_address"`
+	Buffer         BufferConfig `yaml:"buffer"`
+}
+
+// BufferConfig bounds what ingest keeps while Kafka is unreachable: first
+// in memory, then on disk under data_dir/spool, then it refuses input.
+type BufferConfig struct {
+	MemoryEvents int `yaml:"memory_events"`
+	DiskMaxBytes int `yaml:"disk_max_bytes"`
+}
+
+// KafkaConfig connects the roles through Apache Kafka. No brokers means
+// the embedded in-process bus.
+type KafkaConfig struct {
+	Brokers           []string        `yaml:"brokers"`
+	ClientID          string          `yaml:"client_id"`
+	TLS               KafkaTLSConfig  `yaml:"tls"`
+	SASL              KafkaSASLConfig `yaml:"sasl"`
+	CreateTopics      bool            `yaml:"create_topics"`
+	ReplicationFactor int             `yaml:"replication_factor"`
+	// KeyFields choose each event's key: the first field with a value.
+	KeyFields  []string        `yaml:"key_fields"`
+	Topics     KafkaTopics     `yaml:"topics"`
+	Partitions KafkaPartitions `yaml:"partitions"`
+	Groups     KafkaGroups     `yaml:"groups"`
+}
+
+// KafkaTLSConfig secures the connection to the brokers.
+type KafkaTLSConfig struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// KafkaSASLConfig authenticates to the brokers.
+type KafkaSASLConfig struct {
+	// Mechanism is empty (none), plain, scram-sha-256 or scram-sha-512.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// KafkaTopics names the topics. Raw, when set, is a topic of raw log
+// lines (as rsyslog's omkafka writes them) that ingest consumes.
+type KafkaTopics struct {
+	Events      string `yaml:"events"`
+	Alerts      string `yaml:"alerts"`
+	Failures    string `yaml:"failures"`
+	Repartition string `yaml:"repartition"`
+	State       string `yaml:"state"`
+	Raw         string `yaml:"raw"`
+}
+
+// KafkaPartitions are the partition counts of topics tocsin creates.
+type KafkaPartitions struct {
+	Events      int `yaml:"events"`
+	Alerts      int `yaml:"alerts"`
+	Failures    int `yaml:"failures"`
+	Repartition int `yaml:"repartition"`
+	State       int `yaml:"state"`
+}
+
+// KafkaGroups are the consumer group ids of the roles.
+type KafkaGroups struct {
+	Engine    string `yaml:"engine"`
+	Ticketing string `yaml:"ticketing"`
+	History   string `yaml:"history"`
+	Raw       string `yaml:"raw"`
+}
+
+// ClickHouseConfig keeps incidents and history in ClickHouse. An empty
+// DSN means the embedded store in data_dir.
+type ClickHouseConfig struct {
+	DSN       string          `yaml:"dsn"`
+	Retention RetentionConfig `yaml:"retention"`
+}
+
+// RetentionConfig drops whole partitions older than these ages; 0 keeps
+// everything. Incident partitions holding an active incident are kept.
+type RetentionConfig struct {
+	EventsDays      int           `yaml:"events_days"`
+	AlertsDays      int           `yaml:"alerts_days"`
+	IncidentsMonths int           `yaml:"incidents_months"`
+	Interval        time.Duration `yaml:"interval"`
 }
 
 // LogConfig sets tocsin's own logging.
@@ -94,6 +192,11 @@ type EngineConfig struct {
 	// SnapshotInterval is how often open windows are saved while running;
 	// they are always saved at shutdown.
 	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
+	// MetricsAddress serves /metrics and /healthz of `tocsin engine`.
+	MetricsAddress string `yaml:"metrics_address"`
+	// CheckpointInterval is how often, on Kafka, each partition's windows
+	// are checkpointed with the offset they reflect.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
 // TicketingConfig tunes incidents.
@@ -128,10 +231,24 @@ func Default() Config {
 			Timezone:        "UTC",
 			FailureRawLimit: 8 << 10,
 		},
-		HTTP:      HTTPConfig{Address: "127.0.0.1:8080"},
-		Rules:     RulesConfig{Builtin: true},
-		Engine:    EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second},
+		HTTP:  HTTPConfig{Address: "127.0.0.1:8080"},
+		Rules: RulesConfig{Builtin: true},
+		Engine: EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second,
+			MetricsAddress: "127.0.0.1:9102", CheckpointInterval: 10 * time.Second},
 		Ticketing: TicketingConfig{QuietPeriod: 24 * time.Hour, SweepInterval: time.Minute, MaxParseFailures: 100000},
+		Ingest: IngestConfig{MetricsAddress: "127.0.0.1:9101",
+			Buffer: BufferConfig{MemoryEvents: 65536, DiskMaxBytes: 1 << 30}},
+		Kafka: KafkaConfig{
+			ClientID:          "tocsin",
+			CreateTopics:      true,
+			ReplicationFactor: 1,
+			KeyFields:         []string{"source.address", "user.name", "host.name"},
+			Topics: KafkaTopics{Events: "tocsin.events", Alerts: "tocsin.alerts", Failures: "tocsin.failures",
+				Repartition: "tocsin.repartition", State: "tocsin.engine-state"},
+			Partitions: KafkaPartitions{Events: 12, Alerts: 1, Failures: 1, Repartition: 12, State: 1},
+			Groups:     KafkaGroups{Engine: "tocsin-engine", Ticketing: "tocsin-ticketing", History: "tocsin-history", Raw: "tocsin-ingest"},
+		},
+		ClickHouse: ClickHouseConfig{Retention: RetentionConfig{EventsDays: 30, AlertsDays: 365, IncidentsMonths: 24, Interval: time.Hour}},
 	}
 }
 
@@ -346,6 +463,7 @@ func (c *Config) Validate() error {
 			bad("ticketing.webhooks[%d].timeout: %s must be at least 100ms", i, w.Timeout)
 		}
 	}
+	errs = append(errs, c.validateProduction()...)
 	return errors.Join(errs...)
 }
 

@@ -199,3 +199,41 @@ func TestListenerTimezones(t *testing.T) {
 	_, err = load(t, "", []string{"TOCSIN_SYSLOG_UDP_TIMEZONE=Atlantis/Capital"})
 	require.ErrorContains(t, err, `syslog.udp.timezone: "Atlantis/Capital" is not a known time zone`)
 }
+
+func TestAliasFlagSetsItsKey(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := RegisterFlags(fs)
+	f.Alias("kafka", "kafka.brokers")
+	f.Alias("clickhouse", "clickhouse.dsn")
+	require.NoError(t, fs.Parse([]string{"--kafka", "k1:9092,k2:9092", "--clickhouse", "clickhouse://u:secret@ch:9000/db"}))
+	c, err := Load(f, []string{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"k1:9092", "k2:9092"}, c.Kafka.Brokers)
+	require.Equal(t, "clickhouse://u:secret@ch:9000/db", c.ClickHouse.DSN)
+	require.True(t, c.UsesKafka())
+	require.True(t, c.UsesClickHouse())
+}
+
+func TestProductionSettingsReportEveryProblem(t *testing.T) {
+	env := []string{
+		"TOCSIN_KAFKA_BROKERS=nohost", "TOCSIN_KAFKA_SASL_MECHANISM=gssapi", "TOCSIN_KAFKA_KEY_FIELDS=source.adress",
+		"TOCSIN_KAFKA_TOPICS_ALERTS=tocsin.events", "TOCSIN_KAFKA_PARTITIONS_EVENTS=0", "TOCSIN_KAFKA_GROUPS_HISTORY=tocsin-engine",
+		"TOCSIN_CLICKHOUSE_DSN=http://u:hunter2@ch:8123/db", "TOCSIN_ENGINE_CHECKPOINT_INTERVAL=10ms",
+	}
+	_, err := Load(nil, env)
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		`kafka.brokers[0]: "nohost" is not host:port`,
+		`kafka.sasl.mechanism: "gssapi" is not one of plain, scram-sha-256, scram-sha-512`,
+		`kafka.key_fields[0]: "source.adress" is not a string field of an event`,
+		`kafka.topics.alerts: "tocsin.events" is already the name of kafka.topics.events`,
+		`kafka.partitions.events: 0 is outside 1..10000`,
+		`kafka.groups.history: "tocsin-engine" is already kafka.groups.engine`,
+		`clickhouse.dsn: "http://u:***@ch:8123/db" must start with clickhouse://`,
+		`engine.checkpoint_interval: 10ms must be at least 1s`,
+	} {
+		require.Contains(t, msg, want)
+	}
+	require.NotContains(t, msg, "hunter2", "a password never reaches the log")
+}

@@ -100,6 +100,45 @@ var settings = []setting{
 	{"ticketing.quiet_period", "resolve incidents without alerts for this long", duration(func(c *Config) *time.Duration { return &c.Ticketing.QuietPeriod })},
 	{"ticketing.sweep_interval", "how often the quiet period is checked", duration(func(c *Config) *time.Duration { return &c.Ticketing.SweepInterval })},
 	{"ticketing.max_parse_failures", "parse failures kept", integer(func(c *Config) *int { return &c.Ticketing.MaxParseFailures })},
+	{"ingest.metrics_address", "ingest role: /metrics and /healthz address", str(func(c *Config) *string { return &c.Ingest.MetricsAddress })},
+	{"ingest.buffer.memory_events", "events ingest holds in memory while Kafka is unreachable", integer(func(c *Config) *int { return &c.Ingest.Buffer.MemoryEvents })},
+	{"ingest.buffer.disk_max_bytes", "bytes ingest spools to data_dir/spool beyond memory (0: none)", integer(func(c *Config) *int { return &c.Ingest.Buffer.DiskMaxBytes })},
+	{"engine.metrics_address", "engine role: /metrics and /healthz address", str(func(c *Config) *string { return &c.Engine.MetricsAddress })},
+	{"engine.checkpoint_interval", "how often each Kafka partition's windows are checkpointed", duration(func(c *Config) *time.Duration { return &c.Engine.CheckpointInterval })},
+	{"kafka.brokers", "comma-separated Kafka bootstrap brokers (empty: embedded in-process bus)", list(func(c *Config) *[]string { return &c.Kafka.Brokers })},
+	{"kafka.client_id", "Kafka client id", str(func(c *Config) *string { return &c.Kafka.ClientID })},
+	{"kafka.tls.enabled", "connect to Kafka over TLS", boolean(func(c *Config) *bool { return &c.Kafka.TLS.Enabled })},
+	{"kafka.tls.ca_file", "CA certificates for the brokers (default: system pool)", str(func(c *Config) *string { return &c.Kafka.TLS.CAFile })},
+	{"kafka.tls.cert_file", "client certificate for Kafka", str(func(c *Config) *string { return &c.Kafka.TLS.CertFile })},
+	{"kafka.tls.key_file", "client key for Kafka", str(func(c *Config) *string { return &c.Kafka.TLS.KeyFile })},
+	{"kafka.tls.server_name", "broker name to verify (default: from the address)", str(func(c *Config) *string { return &c.Kafka.TLS.ServerName })},
+	{"kafka.tls.insecure_skip_verify", "do not verify broker certificates (tests only)", boolean(func(c *Config) *bool { return &c.Kafka.TLS.InsecureSkipVerify })},
+	{"kafka.sasl.mechanism", "SASL mechanism: plain, scram-sha-256, scram-sha-512", str(func(c *Config) *string { return &c.Kafka.SASL.Mechanism })},
+	{"kafka.sasl.username", "SASL user", str(func(c *Config) *string { return &c.Kafka.SASL.Username })},
+	{"kafka.sasl.password", "SASL password", str(func(c *Config) *string { return &c.Kafka.SASL.Password })},
+	{"kafka.create_topics", "create missing topics at start", boolean(func(c *Config) *bool { return &c.Kafka.CreateTopics })},
+	{"kafka.replication_factor", "replication factor of topics tocsin creates", integer(func(c *Config) *int { return &c.Kafka.ReplicationFactor })},
+	{"kafka.key_fields", "comma-separated fields keying events: the first with a value", list(func(c *Config) *[]string { return &c.Kafka.KeyFields })},
+	{"kafka.topics.events", "topic of normalised events", str(func(c *Config) *string { return &c.Kafka.Topics.Events })},
+	{"kafka.topics.alerts", "topic of alerts", str(func(c *Config) *string { return &c.Kafka.Topics.Alerts })},
+	{"kafka.topics.failures", "topic of parse failures", str(func(c *Config) *string { return &c.Kafka.Topics.Failures })},
+	{"kafka.topics.repartition", "internal topic re-keying events for rules grouped on other fields", str(func(c *Config) *string { return &c.Kafka.Topics.Repartition })},
+	{"kafka.topics.state", "compacted topic of engine checkpoints", str(func(c *Config) *string { return &c.Kafka.Topics.State })},
+	{"kafka.topics.raw", "topic of raw log lines ingest consumes (empty: none)", str(func(c *Config) *string { return &c.Kafka.Topics.Raw })},
+	{"kafka.partitions.events", "partitions of the events topic (bounds engine instances)", integer(func(c *Config) *int { return &c.Kafka.Partitions.Events })},
+	{"kafka.partitions.alerts", "partitions of the alerts topic", integer(func(c *Config) *int { return &c.Kafka.Partitions.Alerts })},
+	{"kafka.partitions.failures", "partitions of the failures topic", integer(func(c *Config) *int { return &c.Kafka.Partitions.Failures })},
+	{"kafka.partitions.repartition", "partitions of the repartition topic", integer(func(c *Config) *int { return &c.Kafka.Partitions.Repartition })},
+	{"kafka.partitions.state", "partitions of the state topic", integer(func(c *Config) *int { return &c.Kafka.Partitions.State })},
+	{"kafka.groups.engine", "consumer group of engine instances", str(func(c *Config) *string { return &c.Kafka.Groups.Engine })},
+	{"kafka.groups.ticketing", "consumer group of ticketing (alerts, failures)", str(func(c *Config) *string { return &c.Kafka.Groups.Ticketing })},
+	{"kafka.groups.history", "consumer group writing the event history", str(func(c *Config) *string { return &c.Kafka.Groups.History })},
+	{"kafka.groups.raw", "consumer group of ingest on the raw topic", str(func(c *Config) *string { return &c.Kafka.Groups.Raw })},
+	{"clickhouse.dsn", "ClickHouse native DSN clickhouse://user:pass@host:9000/db (empty: embedded store)", str(func(c *Config) *string { return &c.ClickHouse.DSN })},
+	{"clickhouse.retention.events_days", "days of event history kept (0: all)", integer(func(c *Config) *int { return &c.ClickHouse.Retention.EventsDays })},
+	{"clickhouse.retention.alerts_days", "days of alerts kept (0: all)", integer(func(c *Config) *int { return &c.ClickHouse.Retention.AlertsDays })},
+	{"clickhouse.retention.incidents_months", "months of closed incidents kept (0: all)", integer(func(c *Config) *int { return &c.ClickHouse.Retention.IncidentsMonths })},
+	{"clickhouse.retention.interval", "how often old partitions are dropped", duration(func(c *Config) *time.Duration { return &c.ClickHouse.Retention.Interval })},
 }
 
 func flagName(key string) string {
@@ -117,6 +156,8 @@ type Flags struct {
 	File string
 	set  map[string]*string
 	fs   *flag.FlagSet
+	// aliases maps a short flag name to its setting's key.
+	aliases map[string]string
 }
 
 // RegisterFlags adds --config and one flag per setting to fs.
@@ -217,6 +258,11 @@ func Load(f *Flags, env []string) (Config, error) {
 	if f != nil {
 		visited := map[string]bool{}
 		f.fs.Visit(func(fl *flag.Flag) { visited[fl.Name] = true })
+		for alias, key := range f.aliases {
+			if visited[alias] {
+				visited[flagName(key)] = true
+			}
+		}
 		for _, s := range settings {
 			if visited[flagName(s.key)] {
 				if err := s.set(&c, *f.set[s.key]); err != nil {
@@ -268,4 +314,18 @@ func indent(err error) error {
 		lines[i] = "  - " + l
 	}
 	return errors.New(strings.Join(lines, "\n"))
+}
+
+// Alias adds a second, shorter flag name for the setting key, such as
+// --kafka for --kafka-brokers.
+func (f *Flags) Alias(name, key string) {
+	p, ok := f.set[key]
+	if !ok {
+		panic("config: alias for unknown setting " + key)
+	}
+	f.fs.StringVar(p, name, "", "same as --"+flagName(key))
+	if f.aliases == nil {
+		f.aliases = map[string]string{}
+	}
+	f.aliases[name] = key
 }

@@ -214,3 +214,22 @@ func TestParseShowsTheEventOrTheReason(t *testing.T) {
 	require.Equal(t, "no_header", got[2].Error.Reason)
 	require.Equal(t, "hello world", got[2].Error.Raw)
 }
+
+// TestRulesCheckShowsKafkaPlacement: rules check tells an analyst which
+// rules run where their events land on Kafka and which are re-keyed.
+func TestRulesCheckShowsKafkaPlacement(t *testing.T) {
+	out, errOut, code := tocsin(t, "rules", "check")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "on Kafka, with events keyed by source.address, then user.name, then host.name:\n")
+	require.Regexp(t, `(?m)^  5 rules run where events land: ssh-brute-force-fast, ssh-brute-force-pam, ssh-brute-force-slow, ssh-brute-force-then-success, ssh-password-spray$`, out)
+	require.Contains(t, out, "  re-keyed by user.name,host.name through the repartition topic: sudo-repeated-failures\n")
+
+	out, _, code = tocsin(t, "rules", "check", "--key-fields", "user.name,host.name")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "  1 rule runs where events land: sudo-repeated-failures\n")
+	require.Contains(t, out, "  re-keyed by source.address through the repartition topic: ssh-brute-force-fast,")
+
+	_, errOut, code = tocsin(t, "rules", "check", "--key-fields", "usr.name")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "did you mean user.name?")
+}

@@ -30,6 +30,7 @@ func TestStagesMeetOnlyThroughSchemasAndBus(t *testing.T) {
 	forbidden := map[string][]string{
 		"ingest":    {"engine", "ticketing", "rules", "app"},
 		"engine":    {"ticketing", "ingest", "app"},
+		"stream":    {"ticketing", "ingest", "app"},
 		"ticketing": {"engine", "ingest", "rules", "app"},
 		"rules":     {"ticketing", "app"},
 		"schemas":   {"ingest", "engine", "rules", "ticketing", "bus", "app", "config"},

@@ -20,6 +20,8 @@ const (
 	KindUDP  Kind = "udp"
 	KindTCP  Kind = "tcp"
 	KindFile Kind = "file"
+	// KindKafka marks raw lines consumed from a Kafka topic.
+	KindKafka Kind = "kafka"
 )
 
 // Source names the producer a Batcher serves.
@@ -126,6 +128,11 @@ func seqHash(h, seq uint64) uint64 {
 
 // Seq returns the sequence number of the last line handed in.
 func (b *Batcher) Seq() uint64 { return b.seq }
+
+// SetSeq makes the next line number seq+1. A consumer of a Kafka topic
+// sets it to each record's offset before the record's line, so that a
+// record delivered again gets the event ID it had the first time.
+func (b *Batcher) SetSeq(seq uint64) { b.seq = seq }
 
 // Pending returns the number of events and failures not yet published.
 func (b *Batcher) Pending() int { return len(b.events) + len(b.failures) }

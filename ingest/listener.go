@@ -55,6 +55,11 @@ type ListenerOptions struct {
 	// MaxConnections may take its place (default 10s). A connection whose
 	// reader is busy (waiting on the bus, say) is never evicted.
 	EvictIdle time.Duration
+	// Admit, when set, is asked before a TCP connection is served; while
+	// it returns an error the listener closes new connections at once
+	// and logs the error. Ingest uses it to refuse input while its
+	// buffer in front of Kafka is full.
+	Admit func() error
 }
 
 func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {

@@ -189,6 +189,19 @@ func (l *TCPListener) isStopping() bool {
 // connection idle the longest to make room, or closes conn when every
 // connection is busy.
 func (l *TCPListener) admit(conn net.Conn) {
+	if l.opts.Admit != nil {
+		if err := l.opts.Admit(); err != nil {
+			_ = conn.Close()
+			l.km.rejected.Inc()
+			if n, ok := l.rejects.allow(time.Now()); ok {
+				l.logger.Error().Err(err).
+					Str("remote", conn.RemoteAddr().String()).
+					Int("count", n).
+					Msg("tcp connection refused: tocsin cannot take more input now")
+			}
+			return
+		}
+	}
 	l.mu.Lock()
 	var evicted *tcpConn
 	if len(l.conns) >= l.opts.MaxConnections {

@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Go: rsyslog from Debian's
-# packages, used as a real log shipper in the end-to-end tests. Services are
-# kept from starting at install time; the tests start their own rsyslogd
-# with a private configuration.
+# Installs what the test suite needs beyond Go, from Debian's packages:
+# rsyslog (with omkafka) and kcat as real log shippers, ClickHouse as a real
+# history store, and Java with Maven to run a real Apache Kafka broker,
+# whose jars it then fetches from Maven Central (cached). Services are kept
+# from starting at install time; the tests start their own servers with
+# private configurations on loopback.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ] || [ -e /usr/lib/rsyslog/omkafka.so ] || need+=(rsyslog-kafka)
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-deps: missing ${need[*]}; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  policy=/usr/sbin/policy-rc.d
+  created=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    created=1
+  fi
+  trap '[ "$created" = 1 ] && rm -f "$policy"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  echo "test-deps: installed ${need[*]}"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "test-deps: missing ${need[*]}; run as root or install them with apt-get" >&2
-  exit 1
-fi
-policy=/usr/sbin/policy-rc.d
-created=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod +x "$policy"
-  created=1
-fi
-trap '[ "$created" = 1 ] && rm -f "$policy"' EXIT
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-echo "test-deps: installed ${need[*]}"
+# The Kafka broker's jars (about 43 MB, once per machine).
+testinfra/kafka.sh fetch >/dev/null

@@ -5,6 +5,7 @@
 #   testinfra/clickhouse.sh start DIR   # prints host:port (native protocol);
 #                                       # writes DIR/native, DIR/http, DIR/pid
 #   testinfra/clickhouse.sh stop DIR    # stops the server whose PID is in DIR/pid
+#   testinfra/clickhouse.sh resume DIR  # starts a stopped server again on its data
 #
 # Installs clickhouse-server and clickhouse-client with apt-get when missing
 # (needs root), without letting the package start the system service.
@@ -84,7 +85,22 @@ start() {
     <default_session_timeout>60</default_session_timeout>
 </yandex>
 XML
-  nohup "$SERVER" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 </dev/null &
+  launch "$dir" "$tcp" "$http"
+}
+
+# resume DIR: starts the server of DIR again after a stop, on its data and
+# ports (outage tests).
+resume() {
+  local dir; dir=$(ti_abs "$1")
+  ti_check_running "$dir"
+  [ -f "$dir/config.xml" ] && [ -f "$dir/native" ] || ti_die "$dir holds no server started by this script"
+  launch "$dir" "$(sed 's/.*://' "$dir/native")" "$(sed 's/.*://' "$dir/http")"
+}
+
+# launch DIR TCP HTTP: runs the configured server of DIR and waits for it.
+launch() {
+  local dir=$1 tcp=$2 http=$3
+  nohup "$SERVER" --config-file="$dir/config.xml" >>"$dir/log/stdout.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$dir/pid"
 
@@ -117,6 +133,7 @@ stop() {
 case "${1:-}" in
   start) [ $# -eq 2 ] || ti_die "usage: $0 start DIR"; start "$2" ;;
   stop)  [ $# -eq 2 ] || ti_die "usage: $0 stop DIR";  stop "$2" ;;
+  resume) [ $# -eq 2 ] || ti_die "usage: $0 resume DIR"; resume "$2" ;;
   install) install_packages ;;
-  *) echo "usage: $0 start DIR | stop DIR | install" >&2; exit 2 ;;
+  *) echo "usage: $0 start DIR | stop DIR | resume DIR | install" >&2; exit 2 ;;
 esac

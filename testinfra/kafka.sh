@@ -4,6 +4,8 @@
 #
 #   testinfra/kafka.sh start DIR   # prints host:port; writes DIR/bootstrap, DIR/pid
 #   testinfra/kafka.sh stop DIR    # stops the broker whose PID is in DIR/pid
+#   testinfra/kafka.sh resume DIR  # starts a stopped broker again on its data
+#                                  # and ports (outage tests)
 #
 # Jars come from Maven Central once (testinfra/kafka/pom.xml) and are kept in
 # $TOCSIN_TESTINFRA_CACHE (default $HOME/.cache/tocsin-testinfra).
@@ -47,6 +49,12 @@ api_versions_ok() {
            timeout 3 head -c 8 <&3 | od -An -tx1 | tr -d ' \n'
          } 2>/dev/null ) || return 1
   [ "${out:8:8}" = "00000007" ]
+}
+
+started_count() {
+  local n
+  n=$(grep -c 'Kafka Server started' "$1/kafka.log" 2>/dev/null) || true
+  echo "${n:-0}"
 }
 
 start() {
@@ -99,11 +107,32 @@ L4J
   java "$log4j" -cp "$cp" kafka.tools.StorageTool format --standalone -t "$id" \
        -c "$dir/server.properties" >>"$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; ti_die "StorageTool format failed"; }
+  launch "$dir" "$port" "$cport"
+}
 
+# resume DIR: starts the broker of DIR again after a stop, keeping its data,
+# cluster id and ports, so clients reconnect to the same address.
+resume() {
+  local dir; dir=$(ti_abs "$1")
+  ti_check_running "$dir"
+  fetch_jars
+  [ -f "$dir/server.properties" ] && [ -f "$dir/bootstrap" ] || ti_die "$dir holds no broker started by this script"
+  local port cport
+  port=$(sed 's/.*://' "$dir/bootstrap"); cport=$(sed 's/.*://' "$dir/controller")
+  launch "$dir" "$port" "$cport"
+}
+
+# launch DIR PORT CPORT: runs the formatted broker of DIR and waits for it.
+launch() {
+  local dir=$1 port=$2 cport=$3
+  local cp="$JARS/*" log4j="-Dlog4j2.configurationFile=$dir/log4j2.properties"
+  # The log accumulates over resumes: wait for one more start line.
+  local starts
+  starts=$(( $(started_count "$dir") + 1 ))
   # shellcheck disable=SC2086
   nohup java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true \
     "$log4j" -cp "$cp" kafka.Kafka "$dir/server.properties" \
-    >"$dir/kafka.log" 2>&1 </dev/null &
+    >>"$dir/kafka.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$dir/pid"
 
@@ -114,7 +143,7 @@ L4J
       tail -n 40 "$dir/kafka.log" >&2; rm -f "$dir/pid"
       ti_die "Kafka exited during start (log: $dir/kafka.log)"
     fi
-    if grep -q 'Kafka Server started' "$dir/kafka.log" 2>/dev/null && api_versions_ok "$port"; then
+    if [ "$(started_count "$dir")" -ge "$starts" ] && api_versions_ok "$port"; then
       echo "127.0.0.1:$port" >"$dir/bootstrap"
       echo "127.0.0.1:$cport" >"$dir/controller"
       echo "127.0.0.1:$port"
@@ -135,6 +164,7 @@ stop() {
 case "${1:-}" in
   start) [ $# -eq 2 ] || ti_die "usage: $0 start DIR"; start "$2" ;;
   stop)  [ $# -eq 2 ] || ti_die "usage: $0 stop DIR";  stop "$2" ;;
+  resume) [ $# -eq 2 ] || ti_die "usage: $0 resume DIR"; resume "$2" ;;
   fetch) fetch_jars; echo "$JARS" ;;
-  *) echo "usage: $0 start DIR | stop DIR | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start DIR | stop DIR | resume DIR | fetch" >&2; exit 2 ;;
 esac

@@ -13,12 +13,13 @@ ti_port_busy() {
 }
 
 # ti_free_port [EXCLUDED_PORT...]: prints a loopback TCP port nobody listens on.
-# Ports come from 20000-59999, below the kernel's default ephemeral range
-# (32768-60999 overlaps, so we also check that it is free right now).
+# Ports come from 20000-32767, below the kernel's default ephemeral range
+# (32768-60999), so that an outgoing connection cannot take the port between
+# this check and the server's bind.
 ti_free_port() {
   local p x taken
   for _ in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12768 ))
     taken=0
     for x in "$@"; do [ "$p" = "$x" ] && taken=1; done
     [ "$taken" = 1 ] && continue

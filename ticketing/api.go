@@ -42,7 +42,8 @@ type APIOptions struct {
 //	GET   /api/v1/incidents/{id}?alerts_limit=&alerts_offset=&events_limit=&events_offset=
 //	PATCH /api/v1/incidents/{id}
 //	GET   /api/v1/parse-failures?reason=&source=&limit=&offset=
-//	GET   /healthz
+//	GET   /healthz   200 while the store answers, else 503 (readiness)
+//	GET   /livez     200 while the process serves (liveness)
 //	GET   /metrics
 //
 // Lists are newest first; an incident's alerts and events oldest first.
@@ -69,6 +70,9 @@ func NewAPI(opts APIOptions) http.Handler {
 	})
 	a.route(mux, "/api/v1/parse-failures", map[string]http.HandlerFunc{http.MethodGet: a.listFailures})
 	mux.HandleFunc("GET /healthz", a.health)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", a.auth(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP))
 	}

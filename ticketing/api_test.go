@@ -257,6 +257,8 @@ func TestAPIToken(t *testing.T) {
 	health := send("GET", "/healthz", "")
 	require.Equal(t, http.StatusOK, health.Code)
 	require.JSONEq(t, `{"status":"ok"}`, health.Body.String())
+	live := send("GET", "/livez", "")
+	require.Equal(t, http.StatusOK, live.Code, "liveness needs no token")
 	metrics := send("GET", "/metrics", "Bearer t0ken")
 	require.Equal(t, http.StatusOK, metrics.Code)
 	require.Contains(t, metrics.Body.String(), `tocsin_ticketing_alerts_total{result="opened"} 1`)

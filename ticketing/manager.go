@@ -124,6 +124,22 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
+// Reload rebuilds the index of active incidents from the store. A
+// ticketing instance calls it when it takes over the alerts from another
+// one that wrote to the same store in the meantime.
+func (m *Manager) Reload(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	for k, r := range m.active {
+		m.met.openGauge(r.Severity).Dec()
+		delete(m.active, k)
+	}
+	return m.load(ctx)
+}
+
 func (m *Manager) load(ctx context.Context) error {
 	st, err := m.store.LoadActive(ctx)
 	if err != nil {
@@ -217,7 +233,7 @@ func (m *Manager) Handle(ctx context.Context, alerts []schemas.Alert) error {
 		return err
 	}
 	if invalid > 0 {
-		return fmt.Errorf("cannot file %d of %d alerts: an alert needs an ID and a rule ID", invalid, len(alerts))
+		return fmt.Errorf("%w: cannot file %d of %d alerts: an alert needs an ID and a rule ID", ErrInvalidAlert, invalid, len(alerts))
 	}
 	return nil
 }

@@ -12,6 +12,11 @@ import (
 // the incident or alert asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalidAlert is returned by Handle, after the valid alerts of the
+// batch were filed, when some alerts lacked an ID or a rule ID. Delivering
+// the batch again cannot help.
+var ErrInvalidAlert = errors.New("invalid alert")
+
 // Store persists what the ticketing stage knows: incidents, their alerts,
 // the events behind each alert, history, comments and parse failures.
 //

@@ -19,6 +19,12 @@ const usage = `tocsin: streaming SIEM correlation that turns security logs into 
 
 Usage:
   tocsin run [flags]                 listen for syslog, correlate, keep incidents, serve the API
+                                     (all in one process; --kafka BROKERS --clickhouse DSN for the
+                                     production path, otherwise embedded bus and store)
+  tocsin ingest [flags]              production role: listeners and parsers, events to Kafka
+  tocsin engine [flags]              production role: one member of the engine consumer group
+  tocsin ticketing [flags]           production role: alerts to incidents in ClickHouse, the API
+  tocsin migrate [flags]             apply the ClickHouse schema migrations
   tocsin replay [flags] FILE...      correlate log files (plain or gzip) in event time, print incidents
   tocsin parse [flags] [FILE...]     print the event tocsin makes of each line, or why it cannot
   tocsin rules test [flags] DIR...   run the examples in rule files; exit 1 on a mismatch
@@ -46,6 +52,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = app.RunCommand(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		err = app.IngestCommand(ctx, args[1:], stdout, stderr)
+	case "engine":
+		err = app.EngineCommand(ctx, args[1:], stdout, stderr)
+	case "ticketing":
+		err = app.TicketingCommand(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = app.MigrateCommand(ctx, args[1:], stdout, stderr)
 	case "replay":
 		err = app.ReplayCommand(ctx, args[1:], stdout, stderr)
 	case "rules":

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/ticketing"
+	"github.com/tocsin-siem/tocsin/ticketing/storetest"
 )
 
 func open(t testing.TB, dir string) *Store {
@@ -83,132 +85,22 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 	require.ErrorContains(t, err, "may not hold")
 }
 
-func TestIncidentRoundTrip(t *testing.T) {
-	s := open(t, t.TempDir())
-	ctx := context.Background()
-	r := incident(7, "ssh-bf", "1.2.3.4")
-	r.Assignee = "bob"
-	r.Comments = []schemas.Comment{{Author: "ignored", Text: "comments are written through Batch.Comments"}}
-	c := schemas.Comment{Author: "bob", Text: "ünïcode\n", At: r.CreatedAt}
-	require.NoError(t, s.Apply(ctx, &ticketing.Batch{
-		Incidents: []ticketing.IncidentRecord{r},
-		Comments:  []ticketing.CommentRecord{{IncidentID: r.ID, Comment: c}},
-		Changes:   []schemas.Change{{IncidentID: r.ID, Field: "status", New: "open", By: "rule:ssh-bf", At: r.CreatedAt}},
-	}))
-	got, err := s.Incident(ctx, r.ID)
-	require.NoError(t, err)
-	require.True(t, got.FirstSeen.Equal(r.FirstSeen))
-	require.Equal(t, 123456789, got.FirstSeen.Nanosecond(), "nanoseconds kept")
-	require.Equal(t, time.UTC, got.FirstSeen.Location())
-	require.True(t, got.QuietFrom.Equal(r.QuietFrom))
-	require.True(t, got.ResolvedAt.IsZero())
-	require.Equal(t, r.Entities, got.Entities)
-	require.Equal(t, r.RuleIDs, got.RuleIDs)
-	require.Equal(t, int64(7), got.Seq)
-	require.Equal(t, "bob", got.Assignee)
-	require.Len(t, got.Comments, 1)
-	require.Equal(t, "ünïcode\n", got.Comments[0].Text)
-
-	// Writing the record again replaces it.
-	r.Status = schemas.StatusResolved
-	r.ResolvedAt = r.LastSeen.Add(time.Hour)
-	require.NoError(t, s.Apply(ctx, &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}}))
-	got, err = s.Incident(ctx, r.ID)
-	require.NoError(t, err)
-	require.Equal(t, schemas.StatusResolved, got.Status)
-	require.True(t, got.ResolvedAt.Equal(r.ResolvedAt))
-
-	st, err := s.LoadActive(ctx)
-	require.NoError(t, err)
-	require.Empty(t, st.Active)
-	require.Equal(t, int64(7), st.LastSeq)
-
-	h, err := s.History(ctx, r.ID)
-	require.NoError(t, err)
-	require.Equal(t, []schemas.Change{{IncidentID: r.ID, Field: "status", New: "open", By: "rule:ssh-bf", At: r.CreatedAt.UTC()}}, h)
-
-	_, err = s.Incident(ctx, "INC-404")
-	require.ErrorIs(t, err, ticketing.ErrNotFound)
-}
-
-func TestApplyIsAtomic(t *testing.T) {
+// TestIndexedColumns checks what the shared suite cannot see: the
+// columns that SQLite indexes hold the event's id bits, time and line.
+func TestIndexedColumns(t *testing.T) {
 	s := open(t, t.TempDir())
 	ctx := context.Background()
 	r := incident(1, "r", "g")
-	a := schemas.Alert{ID: "a1", RuleID: "r", Events: []schemas.Event{event(1, "x")}}
-	orphan := schemas.Alert{ID: "a2", RuleID: "r"}
-	err := s.Apply(ctx, &ticketing.Batch{
-		Incidents: []ticketing.IncidentRecord{r},
-		Alerts:    []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}, {IncidentID: "INC-missing", Alert: &orphan}},
-	})
-	require.ErrorContains(t, err, "cannot write alert a2")
-	_, err = s.Incident(ctx, r.ID)
-	require.ErrorIs(t, err, ticketing.ErrNotFound, "the incident of the failed batch was not kept")
-	known, err := s.KnownAlerts(ctx, []string{"a1", "a2"})
-	require.NoError(t, err)
-	require.Empty(t, known)
-}
-
-func TestAlertsAndEvents(t *testing.T) {
-	s := open(t, t.TempDir())
-	ctx := context.Background()
-	r := incident(1, "r", "g")
-	// Bytes that are not UTF-8 survive in the original line.
 	odd := "Mar  1 10:00:00 h sshd[1]: user \xff\xfe\x00 end"
-	a := schemas.Alert{ID: "a1", RuleID: "r", Severity: schemas.SeverityLow, EventsTotal: 10,
-		Events: []schemas.Event{event(1<<63|5, odd), event(2, "second"), event(3, "third")}}
-	b := &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}, Alerts: []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}}}
-	require.NoError(t, s.Apply(ctx, b))
-	// The same alert again is skipped with its events.
-	require.NoError(t, s.Apply(ctx, b))
-
-	alerts, total, err := s.Alerts(ctx, r.ID, ticketing.Page{Limit: 10})
-	require.NoError(t, err)
-	require.Equal(t, 1, total)
-	require.Equal(t, 3, alerts[0].EventsStored)
-	require.Equal(t, 10, alerts[0].EventsTotal)
-	require.Nil(t, alerts[0].Events)
-
-	evs, total, err := s.Events(ctx, "a1", ticketing.Page{Limit: 10})
-	require.NoError(t, err)
-	require.Equal(t, 3, total)
-	require.Len(t, evs, 3)
-	require.Equal(t, odd, evs[0].Event.Original)
-	require.Equal(t, uint64(1<<63|5), evs[0].ID)
-	require.Equal(t, a.Events[0], evs[0])
-
-	evs, _, err = s.Events(ctx, "a1", ticketing.Page{Limit: 1, Offset: 2})
-	require.NoError(t, err)
-	require.Equal(t, []schemas.Event{a.Events[2]}, evs)
-
-	// The indexed columns hold the event's id bits, time and line.
+	a := schemas.Alert{ID: "a1", RuleID: "r", Events: []schemas.Event{event(1<<63|5, odd)}}
+	require.NoError(t, s.Apply(ctx, &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r},
+		Alerts: []ticketing.AlertRecord{{IncidentID: r.ID, Alert: &a}}}))
 	var id int64
 	var ts, orig string
 	require.NoError(t, s.r.QueryRow(`SELECT id, timestamp, original FROM events WHERE alert_id = 'a1' AND pos = 0`).Scan(&id, &ts, &orig))
 	require.Equal(t, uint64(1<<63|5), uint64(id))
 	require.Equal(t, "2024-03-01T10:00:00.000000005Z", ts)
 	require.Equal(t, odd, orig)
-}
-
-func TestKnownAlertsManyIDs(t *testing.T) {
-	s := open(t, t.TempDir())
-	ctx := context.Background()
-	r := incident(1, "r", "g")
-	b := &ticketing.Batch{Incidents: []ticketing.IncidentRecord{r}}
-	var ids []string
-	for i := range 1200 {
-		id := fmt.Sprintf("a%d", i)
-		ids = append(ids, id, "missing-"+id)
-		if i%2 == 0 {
-			b.Alerts = append(b.Alerts, ticketing.AlertRecord{IncidentID: r.ID, Alert: &schemas.Alert{ID: id, RuleID: "r"}})
-		}
-	}
-	require.NoError(t, s.Apply(ctx, b))
-	known, err := s.KnownAlerts(ctx, ids)
-	require.NoError(t, err)
-	require.Len(t, known, 600)
-	require.Contains(t, known, "a1198")
-	require.NotContains(t, known, "a1199")
 }
 
 // sharedData returns the path of rel in the shared data set beside the
@@ -299,4 +191,17 @@ func TestPingReportsAFailedWrite(t *testing.T) {
 	err := s.AddParseFailures(ctx, []schemas.ParseFailure{{Source: "udp", Reason: "no_header", Raw: []byte("x")}})
 	require.Error(t, err)
 	require.ErrorContains(t, s.Ping(ctx), "the latest write to the ticketing store failed")
+}
+
+// TestConformance runs the shared store suite; a second open for the same
+// test reopens its directory.
+func TestConformance(t *testing.T) {
+	var dirs sync.Map // *testing.T -> directory
+	storetest.Run(t, func(t *testing.T) ticketing.Store {
+		d, ok := dirs.Load(t)
+		if !ok {
+			d, _ = dirs.LoadOrStore(t, t.TempDir())
+		}
+		return open(t, d.(string))
+	})
 }

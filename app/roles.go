@@ -1,0 +1,431 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/tocsin-siem/tocsin/bus/kafkabus"
+	"github.com/tocsin-siem/tocsin/bus/spool"
+	"github.com/tocsin-siem/tocsin/config"
+	"github.com/tocsin-siem/tocsin/engine"
+	"github.com/tocsin-siem/tocsin/ingest"
+	"github.com/tocsin-siem/tocsin/rules"
+	"github.com/tocsin-siem/tocsin/schemas/wire"
+	"github.com/tocsin-siem/tocsin/stream"
+)
+
+// roleConfig parses a role's flags (every setting, plus --kafka and
+// --clickhouse as short names) and loads its configuration.
+func roleConfig(role string, args []string, stderr io.Writer) (config.Config, zerolog.Logger, error) {
+	fs := newFlagSet(role, role+" [flags]", stderr)
+	flags := config.RegisterFlags(fs)
+	flags.Alias("kafka", "kafka.brokers")
+	flags.Alias("clickhouse", "clickhouse.dsn")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return config.Config{}, zerolog.Nop(), err
+	}
+	if len(rest) > 0 {
+		return config.Config{}, zerolog.Nop(), usageErr("%s takes no arguments, got %q", role, rest)
+	}
+	cfg, err := config.Load(flags, nil)
+	if err != nil {
+		return config.Config{}, zerolog.Nop(), err
+	}
+	return cfg, newLogger(stderr, cfg.Log.Level, cfg.Log.Format).With().Str("role", role).Logger(), nil
+}
+
+func needKafka(role string, cfg config.Config) error {
+	if !cfg.UsesKafka() {
+		return usageErr("tocsin %s runs on Kafka: set kafka.brokers (--kafka HOST:PORT, or TOCSIN_KAFKA_BROKERS); "+
+			"for one process without Kafka, use tocsin run", role)
+	}
+	return nil
+}
+
+// IngestCommand is `tocsin ingest`: listeners and parsers producing
+// normalised events to Kafka.
+func IngestCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, log, err := roleConfig("ingest", args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := needKafka("ingest", cfg); err != nil {
+		return err
+	}
+	return RunIngest(ctx, cfg, log)
+}
+
+// EngineCommand is `tocsin engine`: one member of the engine consumer
+// group.
+func EngineCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, log, err := roleConfig("engine", args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := needKafka("engine", cfg); err != nil {
+		return err
+	}
+	return RunEngine(ctx, cfg, log)
+}
+
+// TicketingCommand is `tocsin ticketing`: alerts to incidents, event
+// history, and the HTTP API.
+func TicketingCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, log, err := roleConfig("ticketing", args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := needKafka("ticketing", cfg); err != nil {
+		return err
+	}
+	return RunTicketing(ctx, cfg, log)
+}
+
+// runDistributed runs the three roles in one process, each with its own
+// metrics, meeting on Kafka: `tocsin run --kafka ...`. When one role
+// fails, the others are stopped.
+func runDistributed(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	roles := []struct {
+		name string
+		run  func(context.Context, config.Config, zerolog.Logger) error
+	}{{"ticketing", RunTicketing}, {"engine", RunEngine}, {"ingest", RunIngest}}
+	errs := make([]error, len(roles))
+	var wg sync.WaitGroup
+	for i, r := range roles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.run(ctx, cfg, log.With().Str("role", r.name).Logger())
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%s: %w", r.name, errs[i])
+			}
+			cancel()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// RunIngest runs the ingest role until ctx ends. Events go to Kafka
+// through a buffer (memory, then disk under data_dir/spool) so that a
+// Kafka outage is back-pressure: while the buffer is full, TCP senders
+// are refused and readers stop. The raw-topic consumer, when configured,
+// commits a record only after its events were accepted by Kafka.
+func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	reg := newRegistry()
+	kc, err := kafkaConfig(cfg)
+	if err != nil {
+		return err
+	}
+	t := cfg.Kafka.Topics
+	if err := ensureTopics(ctx, cfg, kc, log, t.Events, t.Failures); err != nil {
+		return err
+	}
+	keyer, err := wire.NewKeyer(cfg.Kafka.KeyFields)
+	if err != nil {
+		return fmt.Errorf("kafka.key_fields: %w", err)
+	}
+	prod, err := kafkabus.NewProducer(kc, kafkabus.ProducerOptions{Topic: t.Events, Compression: "lz4", Logger: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("cannot start the Kafka producer: %w", err)
+	}
+	defer prod.Close()
+
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	evBuf, err := spool.Open(spool.Options{
+		Dir:           filepath.Join(spoolDir, "events"),
+		MemoryRecords: cfg.Ingest.Buffer.MemoryEvents,
+		MaxBytes:      int64(cfg.Ingest.Buffer.DiskMaxBytes),
+		Sink:          producerSink(prod, t.Events, wire.TypeEvent),
+		Name:          "events",
+		Logger:        log,
+		Registerer:    reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot open the event buffer in %s: %w", spoolDir, err)
+	}
+	failBuf, err := spool.Open(spool.Options{
+		Dir:           filepath.Join(spoolDir, "failures"),
+		MemoryRecords: 4096,
+		MaxBytes:      min(int64(cfg.Ingest.Buffer.DiskMaxBytes), 64<<20),
+		Sink:          producerSink(prod, t.Failures, wire.TypeFailure),
+		Name:          "failures",
+		Logger:        log,
+		Registerer:    reg,
+	})
+	if err != nil {
+		_ = evBuf.Close(context.Background())
+		return fmt.Errorf("cannot open the failure buffer in %s: %w", spoolDir, err)
+	}
+
+	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
+		Events:        newEventPublisher(keyer, evBuf.Publish),
+		Failures:      &failurePublisher{put: failBuf.Publish},
+		Location:      cfg.Location(),
+		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
+		Logger:        log,
+		Registerer:    reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start ingest: %w", err)
+	}
+	admit := func() error {
+		if evBuf.Full() {
+			st := evBuf.Stats()
+			return fmt.Errorf("the buffer in front of Kafka is full (%d events on disk, Kafka failing since %s); "+
+				"check the brokers or raise ingest.buffer.disk_max_bytes", st.DiskRecords, st.SinkFailingSince.Format(time.RFC3339))
+		}
+		return nil
+	}
+	ready := func() error {
+		if evBuf.Full() {
+			return admit()
+		}
+		return nil
+	}
+	ops, err := startOps("ingest", cfg.Ingest.MetricsAddress, cfg.HTTP.Token, reg, ready, log)
+	if err != nil {
+		return err
+	}
+	stops, err := startListeners(ctx, cfg, pipe, admit, log)
+	if err != nil {
+		_ = ops.Stop(context.Background())
+		return err
+	}
+
+	var raw *rawConsumer
+	rawDone := make(chan error, 1)
+	if t.Raw != "" {
+		raw, err = newRawConsumer(cfg, kc, keyer, prod, log, reg)
+		if err != nil {
+			return err
+		}
+		go func() { rawDone <- raw.run(ctx) }()
+	} else {
+		rawDone <- nil
+	}
+	log.Info().Strs("brokers", cfg.Kafka.Brokers).Str("events_topic", t.Events).Str("raw_topic", t.Raw).Msg("tocsin ingest is running")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-ops.Err():
+		runErr = fmt.Errorf("metrics listener stopped: %w", err)
+	}
+	log.Info().Msg("stopping: draining listeners and the buffer")
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	errs := []error{runErr}
+	for _, stop := range stops {
+		errs = append(errs, stop(stopCtx))
+	}
+	pipe.Close()
+	if raw != nil {
+		errs = append(errs, <-rawDone)
+	}
+	// Close delivers what it can and keeps the rest on disk for the next
+	// start.
+	errs = append(errs, evBuf.Close(stopCtx), failBuf.Close(stopCtx), ops.Stop(stopCtx))
+	return errors.Join(errs...)
+}
+
+// rawConsumer reads raw log lines from a Kafka topic (as rsyslog's omkafka
+// writes them), one line per record, parses them, produces the events and
+// only then commits.
+type rawConsumer struct {
+	cfg  config.Config
+	kc   kafkabus.Config
+	log  zerolog.Logger
+	pipe *ingest.Pipeline
+	opts kafkabus.GroupOptions
+}
+
+func newRawConsumer(cfg config.Config, kc kafkabus.Config, keyer *wire.Keyer, prod *kafkabus.Producer, log zerolog.Logger, reg *prometheus.Registry) (*rawConsumer, error) {
+	t := cfg.Kafka.Topics
+	// Events of the raw consumer go straight to the producer: the record
+	// is committed after Kafka took its events, so the raw topic itself
+	// is the buffer.
+	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
+		Events:        newEventPublisher(keyer, directSink(prod, t.Events, wire.TypeEvent)),
+		Failures:      &failurePublisher{put: directSink(prod, t.Failures, wire.TypeFailure)},
+		Location:      cfg.Location(),
+		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the raw-topic pipeline: %w", err)
+	}
+	rc := &rawConsumer{cfg: cfg, kc: kc, log: log, pipe: pipe}
+	rc.opts = kafkabus.GroupOptions{GroupID: cfg.Kafka.Groups.Raw, Topics: []string{t.Raw}, Handler: rc, Logger: log, Registerer: reg}
+	return rc, nil
+}
+
+func (rc *rawConsumer) run(ctx context.Context) error {
+	err := kafkabus.RunGroup(ctx, rc.kc, rc.opts)
+	rc.pipe.Close()
+	if err != nil {
+		return fmt.Errorf("raw-topic consumer: %w", err)
+	}
+	return nil
+}
+
+// Assign implements kafkabus.PartitionHandler.
+func (rc *rawConsumer) Assign(ctx context.Context, topic string, partition int, committed int64) (kafkabus.PartitionConsumer, int64, error) {
+	name := fmt.Sprintf("kafka:%s/%d", topic, partition)
+	b := rc.pipe.NewBatcher(ingest.Source{Kind: ingest.KindKafka, Name: name})
+	return &rawPartition{b: b}, committed, nil
+}
+
+type rawPartition struct{ b *ingest.Batcher }
+
+// Handle parses each record as one line (a trailing newline is dropped),
+// numbering it by its offset so that a redelivered record keeps its event
+// ID, and returns after the events were produced.
+func (p *rawPartition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64, error) {
+	for i := range msgs {
+		m := &msgs[i]
+		line := m.Value
+		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+			line = line[:len(line)-1]
+		}
+		p.b.SetSeq(uint64(m.Offset))
+		received := m.Time
+		if received.IsZero() {
+			received = time.Now()
+		}
+		if err := p.b.Line(ctx, line, received, ""); err != nil {
+			return -1, err
+		}
+	}
+	if err := p.b.Flush(ctx); err != nil {
+		return -1, err
+	}
+	return msgs[len(msgs)-1].Offset + 1, nil
+}
+
+// Revoke implements kafkabus.PartitionConsumer.
+func (p *rawPartition) Revoke(ctx context.Context) {}
+
+// RunEngine runs one member of the engine consumer group until ctx ends.
+// SIGHUP reloads the rules.
+func RunEngine(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	reg := newRegistry()
+	set, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
+	if err != nil {
+		return err
+	}
+	kc, err := kafkaConfig(cfg)
+	if err != nil {
+		return err
+	}
+	t := cfg.Kafka.Topics
+	if err := ensureTopics(ctx, cfg, kc, log, t.Events, t.Alerts, t.Repartition, t.State); err != nil {
+		return err
+	}
+	// The producer also writes the checkpoints, which may be as large as
+	// the state topic allows; a message above the batch size goes alone.
+	prod, err := kafkabus.NewProducer(kc, kafkabus.ProducerOptions{Topic: t.Alerts, Compression: "lz4", Logger: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("cannot start the Kafka producer: %w", err)
+	}
+	defer prod.Close()
+	r, err := stream.New(stream.Options{
+		Kafka:              kc,
+		Group:              cfg.Kafka.Groups.Engine,
+		EventsTopic:        t.Events,
+		RepartitionTopic:   t.Repartition,
+		StateTopic:         t.State,
+		AlertsTopic:        t.Alerts,
+		KeyFields:          cfg.Kafka.KeyFields,
+		Rules:              set,
+		Engine:             engine.Options{EvidenceLimit: cfg.Engine.EvidenceLimit, Logger: log},
+		CheckpointInterval: cfg.Engine.CheckpointInterval,
+		CheckpointMaxBytes: stateMaxMessageBytes,
+		Producer:           prod,
+		Logger:             log,
+		Registerer:         reg,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start the engine: %w", err)
+	}
+	logPlacement(log, set, cfg.Kafka.KeyFields)
+	ready := func() error {
+		if !r.Ready() {
+			return errors.New("not yet a member of the consumer group with partitions assigned")
+		}
+		return nil
+	}
+	ops, err := startOps("engine", cfg.Engine.MetricsAddress, cfg.HTTP.Token, reg, ready, log)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	log.Info().Strs("brokers", cfg.Kafka.Brokers).Str("group", cfg.Kafka.Groups.Engine).Int("rules", len(set.Rules)).Msg("tocsin engine is running")
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-done:
+			runErr = err
+			done = nil
+			break loop
+		case err := <-ops.Err():
+			runErr = fmt.Errorf("metrics listener stopped: %w", err)
+			break loop
+		case <-hup:
+			newSet, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
+			if err == nil {
+				err = r.Reload(newSet)
+			}
+			if err != nil {
+				log.Error().Err(err).Msg("rules not reloaded; the previous rules keep running")
+				continue
+			}
+			set = newSet
+			logPlacement(log, set, cfg.Kafka.KeyFields)
+			log.Info().Int("rules", len(set.Rules)).Msg("rules reloaded")
+		}
+	}
+	log.Info().Msg("stopping: checkpointing partitions")
+	stop()
+	if done != nil {
+		runErr = errors.Join(runErr, <-done)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	return errors.Join(runErr, ops.Stop(stopCtx))
+}
+
+// logPlacement says which rules run where their events land and which are
+// re-keyed through the repartition topic.
+func logPlacement(log zerolog.Logger, set *rules.Set, keyFields []string) {
+	local, rekeyed := stream.Placement(set, keyFields)
+	ev := log.Info().Strs("local_rules", local)
+	for keys, ids := range rekeyed {
+		ev = ev.Strs("rekeyed_by "+keys, ids)
+	}
+	ev.Msg("rule placement: local rules group on the first key field; the others are re-keyed through the repartition topic")
+}

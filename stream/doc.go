@@ -1,0 +1,138 @@
+// Package stream runs the correlation engine as a member of a Kafka
+// consumer group: each assigned partition gets its own engine.Engine, its
+// alerts are produced to Kafka before its offsets are committed, and its
+// windows are checkpointed to a compacted topic so that they survive a
+// restart or a move to another member.
+//
+// # Placement
+//
+// Ingest keys every event by its first non-empty key field (by default
+// source.address, else user.name, else host.name; see wire.Keyer), so one
+// partition of the events topic sees every event of one source address.
+// A rule is local when its group_by contains the first key field: every
+// event of one of its groups carries the same value there, hence the same
+// key and partition. Match rules keep no state and are local too. Every
+// other rule is rekeyed: its key set is its group_by field names joined by
+// "," ("user.name,host.name"). Placement lists both, for operators.
+//
+// # Flow
+//
+// An events-topic partition runs one engine over the local rules. For
+// each event it also asks, per key set, whether a condition of one of the
+// key set's rules matches; if so it produces one copy of the event's
+// record to the repartition topic, keyed by the group_by values joined by
+// NUL, with the headers tocsin-type=event/1, tocsin-keyset=<key set> and
+// tocsin-origin=<partition>:<offset>. Events with an empty group_by value
+// are not copied: the engine ignores them for that rule anyway. A
+// repartition-topic partition runs one engine per key set (created on
+// first use) over that key set's rules, fed only the copies naming it, so
+// a rule never sees one event twice.
+//
+// After each batch the partition produces the batch's alerts (keyed by
+// wire.AppendAlertKey; header tocsin-type=alert/1) together with the
+// repartition copies, waits until Kafka acknowledged all of them, and only
+// then returns the offset after the batch for the group to commit.
+//
+// # Delivery
+//
+// A crash between producing a batch's alerts and committing its offset
+// delivers the batch again: its alerts are produced again with the same
+// IDs (engine alert IDs are deterministic), which ticketing drops. Its
+// repartition copies are produced again too; the repartition side drops a
+// copy whose origin offset is not above the highest it has seen from that
+// origin partition for that key set (checkpointed with the windows), so a
+// rekeyed rule does not count one event twice. That relies on the copies
+// of one origin partition reaching a repartition partition in offset
+// order, which holds while one member owns the origin partition and the
+// producer keeps each partition's order.
+//
+// # Checkpoints
+//
+// Each partition's state is written to the compacted state topic under
+// the key "<group>/<topic>/<partition>" (header tocsin-type=checkpoint/1):
+// after the first batch of a partition that had no checkpoint, so that the
+// group never commits an offset of a partition without one; then every
+// CheckpointInterval or CheckpointEvents records, whichever comes first,
+// checked after a batch; and when the partition is revoked. A checkpoint
+// is always written after the alerts of the records it reflects were
+// acknowledged, so it never runs ahead of them, and never after a batch
+// failed once the engines had taken it (those records come again).
+//
+// On assignment the member reads the state topic once per generation,
+// restores the partition's engines and starts reading at the checkpoint's
+// offset. That may be below the group's committed offset: the records in
+// between are read again only to rebuild the windows; their alerts and
+// copies, produced before the commit, are not produced again. Without a
+// checkpoint the partition starts at the committed offset with empty
+// windows, with a warning when the group had committed an offset (it ran
+// a build without checkpoints, or the state topic lost them). A rule
+// whose hash changed since the checkpoint starts empty; the others keep
+// their windows.
+//
+// A checkpoint larger than Options.CheckpointMaxBytes, which should match
+// the state topic's max.message.bytes, is not written: an error is logged
+// with its size and the previous checkpoint stays, so a restart replays
+// more records. The same happens when producing the checkpoint fails.
+// Open groups cost about 2.4 MB of checkpoint per 10,000 groups of three
+// sshd failures each (BenchmarkCheckpoint), so Kafka's default limit of
+// 1 MiB holds about 4,000 such groups per partition.
+//
+// The record value is:
+//
+//	offset  size  field
+//	0       4     magic "TKCP"
+//	4       1     version, 1
+//	5       ...   gzip stream of the body
+//
+// The body is a sequence of fields in this order; uvarint and varint are
+// encoding/binary's (zig-zag for varint), and a string or bytes is a
+// uvarint length followed by that many bytes:
+//
+//	string   topic
+//	varint   partition
+//	varint   next offset: the first record the state does not reflect
+//	varint   saved at, Unix nanoseconds
+//	uvarint  number of rules, then per rule: string ID, string rules.Rule.Hash
+//	uvarint  number of engines, then per engine:
+//	           string   key set ("" for the local rules of an events partition)
+//	           uvarint  number of origins, then per origin:
+//	                      varint origin partition, varint highest origin offset seen
+//	           bytes    the engine snapshot (engine.Engine.Snapshot)
+//
+// A reader refuses another magic and a newer version with an error that
+// says so; a partition whose checkpoint cannot be read starts as if it had
+// none, and the error is logged. An incompatible change takes a new
+// version number; a reader keeps reading the versions before it.
+//
+// # Partition counts
+//
+// State is kept per partition, so the partition count of the events and
+// repartition topics must not change while a group has state. If the
+// events topic grows, Kafka maps many keys to other partitions: their
+// groups start empty on the new partition and the old ones expire unused,
+// so an attack in progress at that moment may be reported late or missed
+// once; a new consumer group (or deleting the group's checkpoints) starts
+// clean. The repartition topic behaves the same way.
+//
+// # Ordering
+//
+// Windows run on event time, and each partition's engine sees its records
+// in offset order. Copies from several events partitions interleave on a
+// repartition partition in the order the partitions were handled, not in
+// event time. In a live stream the partitions are at most a few batches
+// apart and the engine's windows absorb that (see package engine), though
+// which events fill a window first, and so an alert's evidence and ID,
+// may differ from a single process reading the same input in file order;
+// the incidents (one per rule and group) are the same. When members catch
+// up on a backlog, one events partition can run far ahead of another in
+// event time: a rekeyed rule then sees events older than its window's
+// newest by more than the window and ignores them, so it may miss or split
+// attacks that a single process would report.
+//
+// Shortcoming: aligning the repartition input on event time would need
+// each events partition to publish its event-time progress to every
+// repartition partition, and the repartition side to hold copies until
+// every origin partition has passed their time; that is not built. Rules
+// that group on the first key field (the built-in SSH rules) are not
+// affected.
+package stream
