@@ -174,21 +174,23 @@ func RunGroup(ctx context.Context, cfg Config, opts GroupOptions) error {
 	g.commits = m.commits.WithLabelValues(opts.GroupID)
 	b := backoff{min: 250 * time.Millisecond, max: 5 * time.Second}
 	for {
-		worked, err := g.session(ctx)
+		began := time.Now()
+		err := g.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if worked {
+		// A session that ran a while ends a streak of failures; one that
+		// failed at once continues it, and the delay grows.
+		if time.Since(began) > time.Minute {
 			b.reset()
-		}
-		if perr := unrecoverable(opts, err); perr != nil {
-			return perr
 		}
 		var he *handlerError
 		switch {
 		case errors.As(err, &he):
 			g.log.Error().Err(he.err).Str("topic", he.topic).Int("partition", he.partition).
 				Msg("the partition consumer failed; leaving the group and rejoining after a back-off, so its records are delivered again")
+		case unrecoverable(opts, err) != nil:
+			return unrecoverable(opts, err)
 		case err != nil:
 			g.out.fail(err, "cannot join the consumer group; retrying with back-off")
 		}
@@ -278,8 +280,8 @@ type group struct {
 }
 
 // session is one membership: it joins, runs generations until ctx ends or
-// something fails, and leaves. worked reports whether a generation ran.
-func (g *group) session(ctx context.Context) (worked bool, err error) {
+// something fails, and leaves.
+func (g *group) session(ctx context.Context) error {
 	// kafka-go speaks only the eager rebalance protocol: every rebalance
 	// revokes all partitions of every member, also those it gets back,
 	// so each member pays a Revoke and an Assign per partition per
@@ -301,7 +303,7 @@ func (g *group) session(ctx context.Context) (worked bool, err error) {
 		Timeout:          g.cfg.dialTimeout(),
 	})
 	if err != nil {
-		return false, fmt.Errorf("consumer group %s: %w", g.opts.GroupID, err)
+		return fmt.Errorf("consumer group %s: %w", g.opts.GroupID, err)
 	}
 	// Close leaves the group, after the running generation's partition
 	// goroutines returned.
@@ -309,18 +311,17 @@ func (g *group) session(ctx context.Context) (worked bool, err error) {
 	for {
 		gen, err := cg.Next(ctx)
 		if ctx.Err() != nil {
-			return worked, nil
+			return nil
 		}
 		if err != nil {
 			if errors.Is(err, kafka.RebalanceInProgress) {
 				continue
 			}
-			return worked, err
+			return err
 		}
-		worked = true
 		g.out.ok()
 		if err := g.generation(ctx, gen); err != nil || ctx.Err() != nil {
-			return worked, err
+			return err
 		}
 	}
 }

@@ -173,7 +173,11 @@ func start() (addr, dir string, err error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "bash", sh, "start", dir)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	watch(sh, dir, cmd.Process.Pid)
+	if err := cmd.Wait(); err != nil {
 		_ = stop(dir)
 		return "", "", fmt.Errorf("%s start failed: %v: %s", sh, err, lastLines(stderr.String(), 5))
 	}
@@ -185,17 +189,19 @@ func start() (addr, dir string, err error) {
 		_ = stop(dir)
 		return "", "", fmt.Errorf("%s start printed no address: %s", sh, lastLines(stderr.String(), 5))
 	}
-	watch(sh, dir)
 	return addr, dir, nil
 }
 
 // watch starts a small shell loop, in its own process group, that stops
 // the broker and removes its folder once this process is gone, so that a
-// test binary killed by a timeout or a panic leaves no broker behind. It
-// ends by itself when this process ends.
-func watch(sh, dir string) {
-	loop := `while kill -0 "$1" 2>/dev/null; do sleep 1; done; bash "$2" stop "$3" >/dev/null 2>&1; rm -rf "$3"`
-	cmd := exec.Command("bash", "-c", loop, "testkafka-watch", strconv.Itoa(os.Getpid()), sh, dir)
+// test binary killed by a timeout or a panic leaves no broker behind,
+// even when it dies while kafka.sh (process starter) is still starting
+// it. It ends by itself after this process ends.
+func watch(sh, dir string, starter int) {
+	loop := `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+for _ in $(seq 1 300); do kill -0 "$2" 2>/dev/null || break; sleep 1; done
+bash "$3" stop "$4" >/dev/null 2>&1; rm -rf "$4"`
+	cmd := exec.Command("bash", "-c", loop, "testkafka-watch", strconv.Itoa(os.Getpid()), strconv.Itoa(starter), sh, dir)
 	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err == nil {
 		go func() { _ = cmd.Wait() }()
