@@ -43,7 +43,7 @@ test: test-deps fmt-check vet build
 # 2 minutes and Kafka for 1 minute; prints the comparison with an
 # undisturbed run. `make test` runs a short version.
 chaos: test-deps build
-	TOCSIN_CHAOS=full $(GO) test -count=1 -timeout 120m -v -run 'Chaos|Outage' ./e2e
+	TOCSIN_CHAOS=full $(GO) test -count=1 -timeout 120m -v -run 'Chaos|Outage|Rebalance' ./e2e
 
 fuzz:
 	./scripts/fuzz.sh 60s

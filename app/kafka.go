@@ -163,16 +163,3 @@ func producerSink(prod *kafkabus.Producer, topic, recordType string) func(ctx co
 		return err
 	}
 }
-
-// directSink produces records at once and returns when Kafka accepted
-// them; safe for concurrent use.
-func directSink(prod *kafkabus.Producer, topic, recordType string) func(ctx context.Context, recs []spool.Record) error {
-	hdr := []kafkabus.Header{{Key: wire.HeaderType, Value: []byte(recordType)}}
-	return func(ctx context.Context, recs []spool.Record) error {
-		msgs := make([]kafkabus.Message, 0, len(recs))
-		for _, r := range recs {
-			msgs = append(msgs, kafkabus.Message{Topic: topic, Key: r.Key, Value: r.Value, Headers: hdr})
-		}
-		return prod.Produce(ctx, msgs)
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -15,12 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tocsin-siem/tocsin/bus"
 	"github.com/tocsin-siem/tocsin/bus/kafkabus"
 	"github.com/tocsin-siem/tocsin/bus/spool"
 	"github.com/tocsin-siem/tocsin/config"
 	"github.com/tocsin-siem/tocsin/engine"
 	"github.com/tocsin-siem/tocsin/ingest"
 	"github.com/tocsin-siem/tocsin/rules"
+	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/schemas/wire"
 	"github.com/tocsin-siem/tocsin/stream"
 )
@@ -210,10 +213,7 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	var raw *rawConsumer
 	rawDone := make(chan error, 1)
 	if t.Raw != "" {
-		raw, err = newRawConsumer(cfg, kc, keyer, prod, log, reg)
-		if err != nil {
-			return err
-		}
+		raw = newRawConsumer(cfg, kc, pipe, keyer, prod, log, reg)
 		go func() { rawDone <- raw.run(ctx) }()
 	} else {
 		rawDone <- nil
@@ -233,10 +233,10 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	for _, stop := range stops {
 		errs = append(errs, stop(stopCtx))
 	}
-	pipe.Close()
 	if raw != nil {
 		errs = append(errs, <-rawDone)
 	}
+	pipe.Close()
 	// Close delivers what it can and keeps the rest on disk for the next
 	// start.
 	errs = append(errs, evBuf.Close(stopCtx), failBuf.Close(stopCtx), ops.Stop(stopCtx))
@@ -244,40 +244,26 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 }
 
 // rawConsumer reads raw log lines from a Kafka topic (as rsyslog's omkafka
-// writes them), one line per record, parses them, produces the events and
-// only then commits.
+// writes them), one line per record, parses them with the ingest
+// pipeline, produces each batch's events and failures, and only then
+// returns the offset to commit: the raw topic itself is the buffer.
 type rawConsumer struct {
-	cfg  config.Config
-	kc   kafkabus.Config
-	log  zerolog.Logger
-	pipe *ingest.Pipeline
-	opts kafkabus.GroupOptions
+	kc    kafkabus.Config
+	pipe  *ingest.Pipeline
+	keyer *wire.Keyer
+	prod  *kafkabus.Producer
+	cfg   config.Config
+	opts  kafkabus.GroupOptions
 }
 
-func newRawConsumer(cfg config.Config, kc kafkabus.Config, keyer *wire.Keyer, prod *kafkabus.Producer, log zerolog.Logger, reg *prometheus.Registry) (*rawConsumer, error) {
-	t := cfg.Kafka.Topics
-	// Events of the raw consumer go straight to the producer: the record
-	// is committed after Kafka took its events, so the raw topic itself
-	// is the buffer.
-	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
-		Events:        newEventPublisher(keyer, directSink(prod, t.Events, wire.TypeEvent)),
-		Failures:      &failurePublisher{put: directSink(prod, t.Failures, wire.TypeFailure)},
-		Location:      cfg.Location(),
-		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
-		Logger:        log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot start the raw-topic pipeline: %w", err)
-	}
-	rc := &rawConsumer{cfg: cfg, kc: kc, log: log, pipe: pipe}
-	rc.opts = kafkabus.GroupOptions{GroupID: cfg.Kafka.Groups.Raw, Topics: []string{t.Raw}, Handler: rc, Logger: log, Registerer: reg}
-	return rc, nil
+func newRawConsumer(cfg config.Config, kc kafkabus.Config, pipe *ingest.Pipeline, keyer *wire.Keyer, prod *kafkabus.Producer, log zerolog.Logger, reg *prometheus.Registry) *rawConsumer {
+	rc := &rawConsumer{kc: kc, pipe: pipe, keyer: keyer, prod: prod, cfg: cfg}
+	rc.opts = kafkabus.GroupOptions{GroupID: cfg.Kafka.Groups.Raw, Topics: []string{cfg.Kafka.Topics.Raw}, Handler: rc, Logger: log, Registerer: reg}
+	return rc
 }
 
 func (rc *rawConsumer) run(ctx context.Context) error {
-	err := kafkabus.RunGroup(ctx, rc.kc, rc.opts)
-	rc.pipe.Close()
-	if err != nil {
+	if err := kafkabus.RunGroup(ctx, rc.kc, rc.opts); err != nil {
 		return fmt.Errorf("raw-topic consumer: %w", err)
 	}
 	return nil
@@ -285,23 +271,77 @@ func (rc *rawConsumer) run(ctx context.Context) error {
 
 // Assign implements kafkabus.PartitionHandler.
 func (rc *rawConsumer) Assign(ctx context.Context, topic string, partition int, committed int64) (kafkabus.PartitionConsumer, int64, error) {
-	name := fmt.Sprintf("kafka:%s/%d", topic, partition)
-	b := rc.pipe.NewBatcher(ingest.Source{Kind: ingest.KindKafka, Name: name})
-	return &rawPartition{b: b}, committed, nil
+	p := &rawPartition{rc: rc, origin: strconv.Itoa(partition) + ":"}
+	p.b = rc.pipe.NewBatcher(ingest.Source{
+		Kind:     ingest.KindKafka,
+		Name:     fmt.Sprintf("kafka:%s/%d", topic, partition),
+		Events:   bus.Direct[*schemas.Event]{H: bus.HandlerFunc[*schemas.Event](p.collectEvents)},
+		Failures: bus.Direct[schemas.ParseFailure]{H: bus.HandlerFunc[schemas.ParseFailure](p.collectFailures)},
+	})
+	return p, committed, nil
 }
 
-type rawPartition struct{ b *ingest.Batcher }
+// rawPartition parses the records of one raw partition. Its batcher hands
+// each line's event or failure straight to collectEvents and
+// collectFailures, which stamp it with the record's offset.
+type rawPartition struct {
+	rc     *rawConsumer
+	b      *ingest.Batcher
+	origin string // "<partition>:"
+	offset int64  // of the record being parsed
+	buf    []byte
+	spans  []rawSpan
+}
+
+// rawSpan locates one message to produce inside buf.
+type rawSpan struct {
+	failure            bool
+	k0, k1, v1, o0, o1 int
+}
+
+func (p *rawPartition) collectEvents(_ context.Context, evs []*schemas.Event) error {
+	for _, ev := range evs {
+		sp := rawSpan{k0: len(p.buf)}
+		p.buf, _ = p.rc.keyer.Key(p.buf, ev)
+		sp.k1 = len(p.buf)
+		p.buf = wire.AppendEvent(p.buf, ev)
+		sp.v1 = len(p.buf)
+		p.buf = append(p.buf, p.origin...)
+		p.buf = strconv.AppendInt(p.buf, p.offset, 10)
+		sp.o0, sp.o1 = sp.v1, len(p.buf)
+		p.spans = append(p.spans, sp)
+	}
+	return nil
+}
+
+func (p *rawPartition) collectFailures(_ context.Context, fs []schemas.ParseFailure) error {
+	for i := range fs {
+		sp := rawSpan{failure: true, k0: len(p.buf)}
+		p.buf = append(p.buf, fs[i].Source...)
+		sp.k1 = len(p.buf)
+		var err error
+		if p.buf, err = wire.AppendFailure(p.buf, &fs[i]); err != nil {
+			return fmt.Errorf("cannot encode a parse failure: %w", err)
+		}
+		sp.v1 = len(p.buf)
+		p.spans = append(p.spans, sp)
+	}
+	return nil
+}
 
 // Handle parses each record as one line (a trailing newline is dropped),
-// numbering it by its offset so that a redelivered record keeps its event
-// ID, and returns after the events were produced.
+// numbering it by its offset so that a record delivered again keeps its
+// event ID, produces what the batch made, and returns the offset after the
+// batch once Kafka accepted it all.
 func (p *rawPartition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64, error) {
+	p.buf, p.spans = p.buf[:0], p.spans[:0]
 	for i := range msgs {
 		m := &msgs[i]
 		line := m.Value
 		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 			line = line[:len(line)-1]
 		}
+		p.offset = m.Offset
 		p.b.SetSeq(uint64(m.Offset))
 		received := m.Time
 		if received.IsZero() {
@@ -310,15 +350,35 @@ func (p *rawPartition) Handle(ctx context.Context, msgs []kafkabus.Message) (int
 		if err := p.b.Line(ctx, line, received, ""); err != nil {
 			return -1, err
 		}
+		// One line at a time, so that each event carries its own offset.
+		if err := p.b.Flush(ctx); err != nil {
+			return -1, err
+		}
 	}
-	if err := p.b.Flush(ctx); err != nil {
+	t := p.rc.cfg.Kafka.Topics
+	out := make([]kafkabus.Message, 0, len(p.spans))
+	for _, sp := range p.spans {
+		m := kafkabus.Message{Topic: t.Events, Key: p.buf[sp.k0:sp.k1], Value: p.buf[sp.k1:sp.v1],
+			Headers: []kafkabus.Header{{Key: wire.HeaderType, Value: rawTypeEvent}, {Key: wire.HeaderRawOrigin, Value: p.buf[sp.o0:sp.o1]}}}
+		if sp.failure {
+			m = kafkabus.Message{Topic: t.Failures, Key: p.buf[sp.k0:sp.k1], Value: p.buf[sp.k1:sp.v1],
+				Headers: []kafkabus.Header{{Key: wire.HeaderType, Value: rawTypeFailure}}}
+		}
+		out = append(out, m)
+	}
+	if err := p.rc.prod.Produce(ctx, out); err != nil {
 		return -1, err
 	}
 	return msgs[len(msgs)-1].Offset + 1, nil
 }
 
+var (
+	rawTypeEvent   = []byte(wire.TypeEvent)
+	rawTypeFailure = []byte(wire.TypeFailure)
+)
+
 // Revoke implements kafkabus.PartitionConsumer.
-func (p *rawPartition) Revoke(ctx context.Context) {}
+func (p *rawPartition) Revoke(ctx context.Context) { _ = p.b.Close(ctx) }
 
 // RunEngine runs one member of the engine consumer group until ctx ends.
 // SIGHUP reloads the rules.

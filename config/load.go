@@ -289,9 +289,13 @@ func Load(f *Flags, env []string) (Config, error) {
 	return c, nil
 }
 
-// ignoredEnv are TOCSIN_ variables that tocsin's own scripts and commands
-// use for other purposes.
-var ignoredEnv = []string{"TOCSIN_DEMO_EXIT"}
+// ignoredEnv are TOCSIN_ variables that tocsin's own scripts, tests and
+// commands use for other purposes: a tocsin started by them inherits them.
+var ignoredEnv = []string{
+	"TOCSIN_DEMO_EXIT",
+	"TOCSIN_TEST_KAFKA", "TOCSIN_TEST_CLICKHOUSE", "TOCSIN_TEST_LOG", "TOCSIN_TESTINFRA_CACHE",
+	"TOCSIN_CHAOS", "TOCSIN_CHAOS_SEED", "TOCSIN_STREAM_CRASH_CHILD", "TOCSIN_ARGS",
+}
 
 // suggestEnv names the known variable closest to a misspelt one.
 func suggestEnv(k string) string {

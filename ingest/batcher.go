@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tocsin-siem/tocsin/bus"
 	"github.com/tocsin-siem/tocsin/ingest/parse"
 	"github.com/tocsin-siem/tocsin/schemas"
 )
@@ -36,6 +37,12 @@ type Source struct {
 	// Location, when set, is the zone of this producer's timestamps that
 	// carry none, in place of the pipeline's.
 	Location *time.Location
+	// Events and Failures, when set, receive this producer's events and
+	// parse failures in place of the pipeline's publishers: a Kafka
+	// consumer collects them per partition so that it can produce them
+	// with their record offsets and commit after.
+	Events   bus.Publisher[*schemas.Event]
+	Failures bus.Publisher[schemas.ParseFailure]
 }
 
 // slabSize is the number of events allocated at once.
@@ -65,6 +72,8 @@ type Batcher struct {
 	km         *kindMetrics
 	idBase     uint64
 	seq        uint64
+	evPub      bus.Publisher[*schemas.Event]
+	failPub    bus.Publisher[schemas.ParseFailure]
 
 	slab     []schemas.Event
 	spare    *schemas.Event
@@ -91,7 +100,7 @@ func (p *Pipeline) NewBatcher(src Source) *Batcher {
 	if src.Location != nil {
 		parser = parse.New(parse.Options{Location: src.Location})
 	}
-	return &Batcher{
+	b := &Batcher{
 		p:          p,
 		parser:     parser,
 		src:        src,
@@ -99,7 +108,16 @@ func (p *Pipeline) NewBatcher(src Source) *Batcher {
 		km:         p.metrics.forKind(src.Kind),
 		idBase:     nameHash(src.Name),
 		events:     make([]*schemas.Event, 0, p.batch),
+		evPub:      p.events,
+		failPub:    p.failures,
 	}
+	if src.Events != nil {
+		b.evPub = src.Events
+	}
+	if src.Failures != nil {
+		b.failPub = src.Failures
+	}
+	return b
 }
 
 // EventID returns the ID of line seq (1-based) of the producer named name:
@@ -242,7 +260,7 @@ func (b *Batcher) fail(ctx context.Context, raw []byte, received time.Time, send
 	if now := time.Now(); b.p.failLog.allow(now) {
 		b.logFailures()
 	}
-	if b.p.failures == nil {
+	if b.failPub == nil {
 		return nil
 	}
 	if b.Pending() == 0 {
@@ -279,7 +297,7 @@ func (b *Batcher) logFailures() {
 func (b *Batcher) Flush(ctx context.Context) error {
 	var errs []error
 	if n := len(b.events); n > 0 {
-		err := b.p.events.Publish(ctx, b.events)
+		err := b.evPub.Publish(ctx, b.events)
 		clear(b.events)
 		b.events = b.events[:0]
 		if err != nil {
@@ -290,7 +308,7 @@ func (b *Batcher) Flush(ctx context.Context) error {
 		}
 	}
 	if n := len(b.failures); n > 0 {
-		err := b.p.failures.Publish(ctx, b.failures)
+		err := b.failPub.Publish(ctx, b.failures)
 		clear(b.failures)
 		b.failures = b.failures[:0]
 		b.failRaw = 0

@@ -45,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"keyset"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tocsin_stream_duplicate_copies_total",
-			Help: "Repartition copies dropped because their origin offset was already seen (redelivery after a crash), by key set.",
+			Help: "Records dropped because their origin offset was already seen (redelivery after a crash): repartition copies by key set, and events made twice from one raw-topic record (key set \"\").",
 		}, []string{"keyset"}),
 		replayed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tocsin_stream_replayed_records_total",

@@ -290,6 +290,12 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	if p.firstDue || p.sinceCkpt >= p.r.opts.CheckpointEvents || time.Since(p.lastCkpt) >= p.r.opts.CheckpointInterval {
 		p.checkpoint(ctx)
 	}
+	if p.firstDue {
+		// The partition has no checkpoint yet, and this one failed:
+		// commit nothing, so that a crash replays from where windows can
+		// be rebuilt; the next batch tries the checkpoint again.
+		return -1, nil
+	}
 	if p.r.onHandled != nil {
 		p.r.onHandled(p.topic, p.part, p.next)
 	}
@@ -326,6 +332,15 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 	}
 	p.ptrs = p.ptrs[:0]
 	for i := range msgs {
+		// An event ingest made from a raw-topic record that was consumed
+		// again (ingest died before committing it) is dropped here.
+		if op, oo, ok := parseOrigin(msgs[i].Header(wire.HeaderRawOrigin)); ok {
+			if seen, had := u.origins[op]; had && oo <= seen {
+				p.counter(p.duplicates, p.r.m.duplicates, "").Inc()
+				continue
+			}
+			u.origins[op] = oo
+		}
 		ev := &p.evs[base+i]
 		ok, err := p.decode(&msgs[i], ev)
 		if err != nil {
@@ -550,9 +565,16 @@ func parseUint(b []byte, limit int64) (int64, bool) {
 }
 
 // checkpoint saves the partition's state with its next offset. A failure
-// is logged and counted; the previous checkpoint stays in place.
+// is logged and counted; the previous checkpoint stays in place, and a
+// first checkpoint stays due.
 func (p *partition) checkpoint(ctx context.Context) {
+	first := p.firstDue
 	p.firstDue = false
+	defer func() {
+		if first && p.ckptNext != p.next {
+			p.firstDue = true
+		}
+	}()
 	p.sinceCkpt = 0
 	p.lastCkpt = time.Now()
 	if p.diverged {

@@ -20,18 +20,26 @@ import (
 	"github.com/tocsin-siem/tocsin/schemas/wire"
 )
 
-// fakeProducer keeps what is produced; fail, when set, refuses it.
+// fakeProducer keeps what is produced; fail, when set, refuses it (only
+// when the batch holds a message to failTopic, if that is set).
 type fakeProducer struct {
-	mu   sync.Mutex
-	msgs []kafkabus.Message
-	fail error
+	mu        sync.Mutex
+	msgs      []kafkabus.Message
+	fail      error
+	failTopic string
 }
 
 func (f *fakeProducer) Produce(_ context.Context, msgs []kafkabus.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return f.fail
+		hit := f.failTopic == ""
+		for _, m := range msgs {
+			hit = hit || m.Topic == f.failTopic
+		}
+		if hit {
+			return f.fail
+		}
 	}
 	for _, m := range msgs {
 		c := kafkabus.Message{Topic: m.Topic, Key: clone(m.Key), Value: clone(m.Value)}
@@ -581,4 +589,77 @@ func TestNewListsEveryProblem(t *testing.T) {
 	} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+// TestRawOriginDropsEventsMadeTwice: ingest consumed a raw-topic record
+// twice (it died before committing) and produced its event again; the
+// events partition counts it once, also across a checkpoint and restore.
+func TestRawOriginDropsEventsMadeTwice(t *testing.T) {
+	ctx := context.Background()
+	prod, st := &fakeProducer{}, &state{}
+	r := newUnitRunner(t, loadRuleText(t, unitRules), prod, st, prometheus.NewRegistry())
+	pc, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	withOrigin := func(msgs []kafkabus.Message, origins ...string) []kafkabus.Message {
+		for i := range msgs {
+			msgs[i].Headers = append(msgs[i].Headers, kafkabus.Header{Key: wire.HeaderRawOrigin, Value: []byte(origins[i])})
+		}
+		return msgs
+	}
+	// Raw partition 7, offsets 40 and 41, then both again, then 42: the
+	// source failed three times, not five.
+	batch := withOrigin(records(0, failure(0, "10.0.0.9", "u1"), failure(1, "10.0.0.9", "u2")), "7:40", "7:41")
+	_, err = pc.Handle(ctx, batch)
+	require.NoError(t, err)
+	pc.Revoke(ctx) // checkpoints the origins with the windows
+	st.keep(prod.take("st"))
+	pc, start, err := r.Assign(ctx, "ev", 0, 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), start)
+	again := withOrigin(records(2, failure(0, "10.0.0.9", "u1"), failure(1, "10.0.0.9", "u2"), failure(2, "10.0.0.9", "u3")),
+		"7:40", "7:41", "7:42")
+	next, err := pc.Handle(ctx, again)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), next)
+	alerts := alertsOf(t, prod.take("al"))
+	require.Len(t, alerts, 1, "the third distinct failure fires src-fail")
+	require.Equal(t, 3, alerts[0].Count)
+	var users []string
+	for _, ev := range alerts[0].Events {
+		users = append(users, ev.User.Name)
+	}
+	require.Equal(t, []string{"u1", "u2", "u3"}, users, "the alert's events are the three distinct failures")
+	require.Equal(t, 2.0, value(t, r.m.duplicates.WithLabelValues("")))
+	// Another raw partition's offsets are its own.
+	_, err = pc.Handle(ctx, withOrigin(records(5, failure(3, "10.0.0.9", "u4")), "3:40"))
+	require.NoError(t, err)
+	require.Equal(t, 2.0, value(t, r.m.duplicates.WithLabelValues("")))
+}
+
+// TestNoCommitBeforeAFirstCheckpoint: while a partition has no checkpoint
+// (the state topic refuses it), its offsets are not committed, so that a
+// crash replays from where its windows can be rebuilt.
+func TestNoCommitBeforeAFirstCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{fail: fmt.Errorf("not leader for partition"), failTopic: "st"}
+	r := newUnitRunner(t, loadRuleText(t, unitRules), prod, &state{}, nil)
+	pc, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	next, err := pc.Handle(ctx, records(0, failure(0, "10.0.0.1", "")))
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), next, "no checkpoint yet: nothing to commit")
+	next, err = pc.Handle(ctx, records(1, failure(1, "10.0.0.1", "")))
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), next)
+	require.Equal(t, 2.0, value(t, r.m.checkpointErrors))
+
+	prod.fail = nil
+	next, err = pc.Handle(ctx, records(2, failure(2, "10.0.0.1", "")))
+	require.NoError(t, err)
+	require.Equal(t, int64(3), next, "the first checkpoint landed: commit")
+	require.Len(t, prod.take("st"), 1)
+	next, err = pc.Handle(ctx, records(3, failure(3, "10.0.0.1", "")))
+	require.NoError(t, err)
+	require.Equal(t, int64(4), next)
+	require.Empty(t, prod.take("st"), "later checkpoints follow the interval again")
 }

@@ -31,6 +31,10 @@ type TopicSpec struct {
 // ensureTimeout bounds EnsureTopics when ctx has no earlier deadline.
 const ensureTimeout = 30 * time.Second
 
+// topicSettleTimeout bounds the wait for topics just created to become
+// visible with partition leaders.
+const topicSettleTimeout = 15 * time.Second
+
 // EnsureTopics creates the topics of specs that do not exist and returns
 // the partition count of every topic in specs. A topic that exists keeps
 // its partition count and settings even when they differ from its spec;
@@ -106,23 +110,35 @@ func EnsureTopics(ctx context.Context, cfg Config, specs []TopicSpec) (map[strin
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	got, still, topicErrs, err := describeTopics(ctx, client, recheck)
-	if err == nil {
-		err = errors.Join(topicErrs...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("created topics %s but cannot read them back: %w", strings.Join(recheck, ", "), err)
-	}
-	for name := range still {
-		errs = append(errs, fmt.Errorf("topic %s was created but this client cannot see it; grant it DESCRIBE on the topic", name))
-	}
-	for name, n := range got {
-		counts[name] = n
-		// A new topic's partitions need a moment to get their leaders;
-		// waiting here spares the first producer and consumer a round
-		// of retries.
-		if _, _, _, err := topicBounds(ctx, client, name); err != nil {
-			errs = append(errs, fmt.Errorf("topic %s was created but its partitions are not ready: %w", name, err))
+	// A topic just created (here, or by a process racing this one) takes
+	// a moment to appear in every broker's metadata and to get partition
+	// leaders: ask again for a while before calling it a failure.
+	deadline := time.Now().Add(topicSettleTimeout)
+	for {
+		errs = errs[:0]
+		got, still, topicErrs, err := describeTopics(ctx, client, recheck)
+		if err == nil {
+			err = errors.Join(topicErrs...)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("created topics %s but cannot read them back: %w", strings.Join(recheck, ", "), err))
+		}
+		for name := range still {
+			errs = append(errs, fmt.Errorf("topic %s was created but this client cannot see it after %s; grant it DESCRIBE on the topic", name, topicSettleTimeout))
+		}
+		for name, n := range got {
+			counts[name] = n
+			if _, _, _, err := topicBounds(ctx, client, name); err != nil {
+				errs = append(errs, fmt.Errorf("topic %s was created but its partitions are not ready after %s: %w", name, topicSettleTimeout, err))
+			}
+		}
+		if len(errs) == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	return counts, errors.Join(errs...)

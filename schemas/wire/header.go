@@ -13,6 +13,13 @@ import (
 // is still readable.
 const HeaderType = "tocsin-type"
 
+// HeaderRawOrigin is set on an event that ingest made from a record of a
+// raw-line topic: "<partition>:<offset>" of that record. A raw record that
+// is consumed again after a crash gives the same event again; the engine
+// drops an event whose origin offset is not above the highest it has seen
+// from that raw partition.
+const HeaderRawOrigin = "tocsin-raw-origin"
+
 // Values of HeaderType, one per record type and version this package
 // writes.
 const (
