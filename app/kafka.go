@@ -44,6 +44,9 @@ const stateMaxMessageBytes = 64 << 20
 func ensureTopics(ctx context.Context, cfg config.Config, kc kafkabus.Config, log zerolog.Logger, names ...string) error {
 	k := cfg.Kafka
 	specs := map[string]kafkabus.TopicSpec{
+		// The raw topic is the shippers'; ingest creates it when missing
+		// so that its consumer does not wait on a topic that never comes.
+		k.Topics.Raw:         {Name: k.Topics.Raw, Partitions: k.Partitions.Events},
 		k.Topics.Events:      {Name: k.Topics.Events, Partitions: k.Partitions.Events},
 		k.Topics.Alerts:      {Name: k.Topics.Alerts, Partitions: k.Partitions.Alerts},
 		k.Topics.Failures:    {Name: k.Topics.Failures, Partitions: k.Partitions.Failures},
@@ -53,8 +56,8 @@ func ensureTopics(ctx context.Context, cfg config.Config, kc kafkabus.Config, lo
 	var want []kafkabus.TopicSpec
 	for _, n := range names {
 		s, ok := specs[n]
-		if !ok {
-			continue // the raw topic belongs to the shippers
+		if !ok || n == "" {
+			continue
 		}
 		s.ReplicationFactor = k.ReplicationFactor
 		want = append(want, s)

@@ -93,6 +93,12 @@ func TicketingCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := needKafka("ticketing", cfg); err != nil {
 		return err
 	}
+	if !cfg.UsesClickHouse() {
+		// Two ticketing processes with stores of their own would split
+		// the incidents between them.
+		return usageErr("tocsin ticketing keeps incidents in ClickHouse: set clickhouse.dsn (--clickhouse clickhouse://HOST:9000/DB, " +
+			"or TOCSIN_CLICKHOUSE_DSN); for one process with its embedded store, use tocsin run")
+	}
 	return RunTicketing(ctx, cfg, log)
 }
 
@@ -135,8 +141,32 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		return err
 	}
 	t := cfg.Kafka.Topics
-	if err := ensureTopics(ctx, cfg, kc, log, t.Events, t.Failures); err != nil {
-		return err
+	// Ingest starts even while Kafka is unreachable: what it accepts waits
+	// in its buffer, and the topics are checked again until Kafka answers.
+	topics := []string{t.Events, t.Failures}
+	if t.Raw != "" {
+		topics = append(topics, t.Raw)
+	}
+	checkCtx, cancelCheck := context.WithTimeout(ctx, 20*time.Second)
+	err = ensureTopics(checkCtx, cfg, kc, log, topics...)
+	cancelCheck()
+	if err != nil {
+		log.Error().Err(err).Msg("cannot check the Kafka topics; starting anyway: events wait in the buffer until Kafka answers")
+		go func() {
+			for wait := 5 * time.Second; ; wait = min(2*wait, time.Minute) {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				err := ensureTopics(ctx, cfg, kc, log, topics...)
+				if err == nil {
+					log.Info().Msg("Kafka topics checked")
+					return
+				}
+				log.Error().Err(err).Dur("retry_in", wait).Msg("cannot check the Kafka topics yet")
+			}
+		}()
 	}
 	keyer, err := wire.NewKeyer(cfg.Kafka.KeyFields)
 	if err != nil {
@@ -189,8 +219,12 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	admit := func() error {
 		if evBuf.Full() {
 			st := evBuf.Stats()
-			return fmt.Errorf("the buffer in front of Kafka is full (%d events on disk, Kafka failing since %s); "+
-				"check the brokers or raise ingest.buffer.disk_max_bytes", st.DiskRecords, st.SinkFailingSince.Format(time.RFC3339))
+			since := "Kafka slower than the input"
+			if !st.SinkFailingSince.IsZero() {
+				since = "Kafka failing since " + st.SinkFailingSince.UTC().Format(time.RFC3339)
+			}
+			return fmt.Errorf("the buffer in front of Kafka is full (%d events in memory, %d on disk; %s); "+
+				"check the brokers or raise ingest.buffer.disk_max_bytes", st.MemoryRecords, st.DiskRecords, since)
 		}
 		return nil
 	}
@@ -239,7 +273,11 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	pipe.Close()
 	// Close delivers what it can and keeps the rest on disk for the next
 	// start.
-	errs = append(errs, evBuf.Close(stopCtx), failBuf.Close(stopCtx), ops.Stop(stopCtx))
+	// Deliver for a while; what is left goes to disk for the next start,
+	// well within a container's grace period.
+	closeCtx, cancelClose := context.WithTimeout(stopCtx, 10*time.Second)
+	defer cancelClose()
+	errs = append(errs, evBuf.Close(closeCtx), failBuf.Close(closeCtx), ops.Stop(stopCtx))
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,13 +128,14 @@ func RunTicketing(ctx context.Context, cfg config.Config, log zerolog.Logger) er
 	if err != nil {
 		return fmt.Errorf("cannot listen for HTTP on %s (set http.address or --http-address): %w", cfg.HTTP.Address, err)
 	}
+	th := &ticketHandler{mgr: mgr, alertsTopic: t.Alerts, log: log}
 	srv := &http.Server{
-		Handler: ticketing.NewAPI(ticketing.APIOptions{
+		Handler: th.guard(ticketing.NewAPI(ticketing.APIOptions{
 			Manager:  mgr,
 			Gatherer: reg,
 			Token:    cfg.HTTP.Token,
 			Logger:   log,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -144,7 +146,6 @@ func RunTicketing(ctx context.Context, cfg config.Config, log zerolog.Logger) er
 	defer stop()
 	consumers := 1
 	done := make(chan error, 2)
-	th := &ticketHandler{mgr: mgr, alertsTopic: t.Alerts, log: log}
 	go func() {
 		err := kafkabus.RunGroup(runCtx, kc, kafkabus.GroupOptions{
 			GroupID: cfg.Kafka.Groups.Ticketing, Topics: []string{t.Alerts, t.Failures},
@@ -235,6 +236,9 @@ type ticketHandler struct {
 	mgr         *ticketing.Manager
 	alertsTopic string
 	log         zerolog.Logger
+	// active counts the alerts partitions this instance holds: the one
+	// that holds them is the only writer of incidents.
+	active atomic.Int32
 }
 
 // Assign implements kafkabus.PartitionHandler.
@@ -243,9 +247,28 @@ func (h *ticketHandler) Assign(ctx context.Context, topic string, partition int,
 		if err := h.mgr.Reload(ctx); err != nil {
 			return nil, 0, err
 		}
+		h.active.Add(1)
 		return &alertPartition{h: h}, committed, nil
 	}
 	return &failurePartition{h: h}, committed, nil
+}
+
+// guard makes a standby instance (one that holds no alerts partition)
+// read-only: its /healthz answers 503 so that a load balancer sends
+// responders to the active instance, and a change to an incident is
+// refused, since only the active instance may write incidents (its index
+// of active incidents would not see another writer's changes).
+func (h *ticketHandler) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.active.Load() == 0 && (r.URL.Path == "/healthz" || (r.Method != http.MethodGet && r.Method != http.MethodHead)) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"error":"standby: this ticketing instance holds no alerts partition; changes go to the active instance"}`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // retryStore calls fn until it succeeds or ctx ends (the partition was
@@ -307,7 +330,7 @@ func (p *alertPartition) Handle(ctx context.Context, msgs []kafkabus.Message) (i
 	return msgs[len(msgs)-1].Offset + 1, nil
 }
 
-func (p *alertPartition) Revoke(ctx context.Context) {}
+func (p *alertPartition) Revoke(ctx context.Context) { p.h.active.Add(-1) }
 
 type failurePartition struct {
 	h  *ticketHandler

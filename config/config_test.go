@@ -219,6 +219,7 @@ func TestProductionSettingsReportEveryProblem(t *testing.T) {
 		"TOCSIN_KAFKA_BROKERS=nohost", "TOCSIN_KAFKA_SASL_MECHANISM=gssapi", "TOCSIN_KAFKA_KEY_FIELDS=source.adress",
 		"TOCSIN_KAFKA_TOPICS_ALERTS=tocsin.events", "TOCSIN_KAFKA_PARTITIONS_EVENTS=0", "TOCSIN_KAFKA_GROUPS_HISTORY=tocsin-engine",
 		"TOCSIN_CLICKHOUSE_DSN=http://u:hunter2@ch:8123/db", "TOCSIN_ENGINE_CHECKPOINT_INTERVAL=10ms",
+		"TOCSIN_KAFKA_TLS_CA_FILE=/etc/hostname",
 	}
 	_, err := Load(nil, env)
 	require.Error(t, err)
@@ -232,6 +233,7 @@ func TestProductionSettingsReportEveryProblem(t *testing.T) {
 		`kafka.groups.history: "tocsin-engine" is already kafka.groups.engine`,
 		`clickhouse.dsn: "http://u:***@ch:8123/db" must start with clickhouse://`,
 		`engine.checkpoint_interval: 10ms must be at least 1s`,
+		`kafka.tls: files or options are set but kafka.tls.enabled is false`,
 	} {
 		require.Contains(t, msg, want)
 	}

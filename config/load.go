@@ -194,8 +194,12 @@ func defaultValues() map[string]string {
 				walk(strings.TrimPrefix(prefix+"."+k, "."), sub)
 			}
 		case []any:
-			if len(x) > 0 {
-				out[prefix] = fmt.Sprint(x...)
+			parts := make([]string, 0, len(x))
+			for _, e := range x {
+				parts = append(parts, fmt.Sprint(e))
+			}
+			if len(parts) > 0 {
+				out[prefix] = strings.Join(parts, ",")
 			}
 		case nil:
 		default:

@@ -63,6 +63,9 @@ func (c *Config) validateProduction() []error {
 	if k.SASL.Mechanism != "" && k.SASL.Username == "" {
 		bad("kafka.sasl.username: must be set when kafka.sasl.mechanism is %s", k.SASL.Mechanism)
 	}
+	if !k.TLS.Enabled && (k.TLS.CAFile != "" || k.TLS.CertFile != "" || k.TLS.KeyFile != "" || k.TLS.ServerName != "" || k.TLS.InsecureSkipVerify) {
+		bad("kafka.tls: files or options are set but kafka.tls.enabled is false, so the connection would be plaintext; set kafka.tls.enabled: true (or remove them)")
+	}
 	if k.TLS.Enabled {
 		for _, f := range []struct{ key, path string }{
 			{"kafka.tls.ca_file", k.TLS.CAFile}, {"kafka.tls.cert_file", k.TLS.CertFile}, {"kafka.tls.key_file", k.TLS.KeyFile},

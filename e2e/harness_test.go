@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"github.com/tocsin-siem/tocsin/internal/shareddata"
+	"math/rand/v2"
 
 	"bufio"
 	"bytes"
@@ -58,17 +59,26 @@ func sharedData(t *testing.T, rel string) string {
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	// The same number must be free for UDP too.
-	u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return freePort(t)
+	// Below the kernel's ephemeral range (32768 and up), so that the
+	// outgoing connections of parallel tests (Kafka and ClickHouse
+	// clients) cannot take the port before tocsin binds it.
+	for range 200 {
+		port := 20000 + rand.IntN(12768)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		// The same number must be free for UDP too.
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return port
 	}
-	u.Close()
-	return port
+	t.Fatal("no free loopback port found in 20000-32767")
+	return 0
 }
 
 // replay runs tocsin replay --output jsonl and returns the incidents.

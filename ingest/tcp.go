@@ -378,6 +378,12 @@ type tcpConn struct {
 	b        *Batcher
 	sender   string
 	lastRead time.Time // only the serving goroutine uses it
+	// idleFrom is where the idle timeout counts from: the last read,
+	// moved on by the time the goroutine spent away from Read (parsing,
+	// or blocked publishing while the bus applies back-pressure), so
+	// that a sender tocsin stopped reading is never called idle.
+	idleFrom time.Time
+	leftRead time.Time
 	// active is lastRead in unix nanoseconds and reading is set while
 	// the goroutine waits in Read, for the accept loop to find idle
 	// connections.
@@ -417,7 +423,13 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 		return 0, errEvicted
 	}
 	now := time.Now()
-	d := c.lastRead.Add(c.idle)
+	if c.idleFrom.IsZero() {
+		c.idleFrom = c.lastRead
+	}
+	if !c.leftRead.IsZero() {
+		c.idleFrom = c.idleFrom.Add(now.Sub(c.leftRead))
+	}
+	d := c.idleFrom.Add(c.idle)
 	if due := c.b.DueAt(); !due.IsZero() && due.Before(d) {
 		d = due
 	}
@@ -436,8 +448,10 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.conn.Read(p)
 	now = time.Now()
+	c.leftRead = now
 	if n > 0 {
 		c.lastRead = now
+		c.idleFrom = now
 		c.active.Store(now.UnixNano())
 	}
 	c.reading.Store(false)
@@ -451,7 +465,7 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 			return n, errEvicted
 		case drained:
 			return n, io.EOF
-		case !now.Before(c.lastRead.Add(c.idle)):
+		case !now.Before(c.idleFrom.Add(c.idle)):
 			return n, errIdle
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -396,4 +397,35 @@ func TestTCPDoesNotEvictConnectionBlockedOnBus(t *testing.T) {
 	require.Equal(t, 1.0, tp.metric(t, "tocsin_ingest_connections_rejected_total", "source", "tcp"))
 	require.Zero(t, tp.metric(t, "tocsin_ingest_connections_evicted_total", "source", "tcp"))
 	close(bb.release)
+}
+
+// TestTCPBackPressureIsNotIdleness: while the bus holds a publish (Kafka
+// down, buffer full), tocsin stops reading; the sender is not idle, so
+// the idle timeout must not close it, and nothing it sent is lost.
+func TestTCPBackPressureIsNotIdleness(t *testing.T) {
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	tp := newTestPipeline(t, func(o *PipelineOptions) {
+		inner := o.Events
+		o.BatchSize = 1
+		o.Events = bus.Direct[*schemas.Event]{H: bus.HandlerFunc[*schemas.Event](func(ctx context.Context, evs []*schemas.Event) error {
+			if blocked.CompareAndSwap(false, true) {
+				<-release // the first publish waits, as a full buffer would
+			}
+			return inner.Publish(ctx, evs)
+		})}
+	})
+	l := startTCP(t, tp, ListenerOptions{IdleTimeout: 100 * time.Millisecond})
+	c := dial(t, l)
+	var sb strings.Builder
+	for i := range 50 {
+		sb.WriteString(sshLine("h", i, "u"+strconv.Itoa(i)) + "\n")
+	}
+	write(t, c, sb.String())
+	time.Sleep(500 * time.Millisecond) // five idle timeouts while held
+	close(release)
+	evs, fails := tp.sink.waitFor(t, 50)
+	require.Empty(t, fails)
+	require.Len(t, evs, 50)
+	require.Zero(t, tp.metric(t, "tocsin_ingest_idle_timeouts_total", "source", "tcp"))
 }

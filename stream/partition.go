@@ -290,14 +290,14 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	if p.firstDue || p.sinceCkpt >= p.r.opts.CheckpointEvents || time.Since(p.lastCkpt) >= p.r.opts.CheckpointInterval {
 		p.checkpoint(ctx)
 	}
-	if p.firstDue {
-		// The partition has no checkpoint yet, and this one failed:
-		// commit nothing, so that a crash replays from where windows can
-		// be rebuilt; the next batch tries the checkpoint again.
-		return -1, nil
-	}
 	if p.r.onHandled != nil {
 		p.r.onHandled(p.topic, p.part, p.next)
+	}
+	if p.firstDue {
+		// The partition has no checkpoint yet, and producing this one
+		// failed: commit nothing, so that a crash replays from where its
+		// windows can be rebuilt; the next batch tries again.
+		return -1, nil
 	}
 	if p.next <= p.replayUntil {
 		return -1, nil // still below what the group committed
@@ -566,15 +566,10 @@ func parseUint(b []byte, limit int64) (int64, bool) {
 
 // checkpoint saves the partition's state with its next offset. A failure
 // is logged and counted; the previous checkpoint stays in place, and a
-// first checkpoint stays due.
+// first checkpoint that Kafka refused stays due.
 func (p *partition) checkpoint(ctx context.Context) {
 	first := p.firstDue
 	p.firstDue = false
-	defer func() {
-		if first && p.ckptNext != p.next {
-			p.firstDue = true
-		}
-	}()
 	p.sinceCkpt = 0
 	p.lastCkpt = time.Now()
 	if p.diverged {
@@ -626,6 +621,11 @@ func (p *partition) checkpoint(ctx context.Context) {
 	}}
 	if err := p.r.opts.Producer.Produce(ctx, msg); err != nil {
 		p.checkpointFailed(fmt.Errorf("cannot produce checkpoint to %s: %w", p.r.opts.StateTopic, err), len(data))
+		// Kafka may take it next time; until a first one lands, the
+		// partition commits nothing. A checkpoint over the size limit
+		// never will, so that case commits without one (and a crash
+		// then restarts the windows empty, as the log said).
+		p.firstDue = first
 		return
 	}
 	p.ckptNext = p.next
