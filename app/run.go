@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
 	"github.com/tocsin-siem/tocsin/bus"
@@ -115,9 +114,7 @@ func hasRuleFiles(dir string) error {
 // listeners stop reading, everything they accepted goes through the
 // engine and ticketing, and the engine's open windows are saved.
 func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
+	reg := newRegistry()
 	set, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
 	if err != nil {
 		return err
@@ -128,15 +125,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	defer store.Close()
 
-	mgr, err := ticketing.New(ticketing.Options{
-		Store:       store,
-		QuietPeriod: cfg.Ticketing.QuietPeriod,
-		Webhooks:    webhookConfigs(cfg.Ticketing.Webhooks),
-		Logger:      log,
-		Registerer:  reg,
-	})
+	mgr, err := newManager(cfg, store, reg, log)
 	if err != nil {
-		return fmt.Errorf("cannot start ticketing: %w", err)
+		return err
 	}
 	busLog := log.With().Str("component", "bus").Logger()
 	onErr := func(stage string) func(error) {
@@ -205,16 +196,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 
-	srv := &http.Server{
-		Handler: ticketing.NewAPI(ticketing.APIOptions{
-			Manager:  mgr,
-			Gatherer: reg,
-			Token:    cfg.HTTP.Token,
-			Logger:   log,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := apiServer(newAPI(cfg, mgr, reg, log))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(httpLn) }()
 	log.Info().Str("address", httpLn.Addr().String()).Int("rules", len(set.Rules)).Str("data_dir", cfg.DataDir).Msg("tocsin is running")
@@ -352,6 +334,31 @@ func (h chHistory) Handle(ctx context.Context, batch []*schemas.Event) error {
 		evs[i] = *ev
 	}
 	return h.st.WriteEvents(ctx, evs, "")
+}
+
+// newManager starts the ticketing Manager of cfg on store.
+func newManager(cfg config.Config, store ticketing.Store, reg prometheus.Registerer, log zerolog.Logger) (*ticketing.Manager, error) {
+	mgr, err := ticketing.New(ticketing.Options{
+		Store:       store,
+		QuietPeriod: cfg.Ticketing.QuietPeriod,
+		Webhooks:    webhookConfigs(cfg.Ticketing.Webhooks),
+		Logger:      log,
+		Registerer:  reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start ticketing: %w", err)
+	}
+	return mgr, nil
+}
+
+// newAPI is the HTTP API of mgr, with reg on /metrics.
+func newAPI(cfg config.Config, mgr *ticketing.Manager, reg prometheus.Gatherer, log zerolog.Logger) http.Handler {
+	return ticketing.NewAPI(ticketing.APIOptions{Manager: mgr, Gatherer: reg, Token: cfg.HTTP.Token, Logger: log})
+}
+
+// apiServer serves h with tocsin's HTTP timeouts.
+func apiServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 }
 
 // webhookConfigs maps the configuration to ticketing's webhook settings.

@@ -114,31 +114,16 @@ func RunTicketing(ctx context.Context, cfg config.Config, log zerolog.Logger) er
 		return err
 	}
 	defer store.Close()
-	mgr, err := ticketing.New(ticketing.Options{
-		Store:       store,
-		QuietPeriod: cfg.Ticketing.QuietPeriod,
-		Webhooks:    webhookConfigs(cfg.Ticketing.Webhooks),
-		Logger:      log,
-		Registerer:  reg,
-	})
+	mgr, err := newManager(cfg, store, reg, log)
 	if err != nil {
-		return fmt.Errorf("cannot start ticketing: %w", err)
+		return err
 	}
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Address)
 	if err != nil {
 		return fmt.Errorf("cannot listen for HTTP on %s (set http.address or --http-address): %w", cfg.HTTP.Address, err)
 	}
 	th := &ticketHandler{mgr: mgr, alertsTopic: t.Alerts, log: log}
-	srv := &http.Server{
-		Handler: th.guard(ticketing.NewAPI(ticketing.APIOptions{
-			Manager:  mgr,
-			Gatherer: reg,
-			Token:    cfg.HTTP.Token,
-			Logger:   log,
-		})),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := apiServer(th.guard(newAPI(cfg, mgr, reg, log)))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(httpLn) }()
 
