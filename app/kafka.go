@@ -146,7 +146,7 @@ func (p *failurePublisher) Publish(ctx context.Context, batch []schemas.ParseFai
 		if err != nil {
 			return fmt.Errorf("cannot encode a parse failure: %w", err)
 		}
-		recs = append(recs, spool.Record{Key: []byte(batch[i].Source), Value: v})
+		recs = append(recs, spool.Record{Key: wire.AppendFailureKey(nil, &batch[i]), Value: v})
 	}
 	return p.put(ctx, recs)
 }

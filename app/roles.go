@@ -22,7 +22,6 @@ import (
 	"github.com/tocsin-siem/tocsin/config"
 	"github.com/tocsin-siem/tocsin/engine"
 	"github.com/tocsin-siem/tocsin/ingest"
-	"github.com/tocsin-siem/tocsin/rules"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/schemas/wire"
 	"github.com/tocsin-siem/tocsin/stream"
@@ -355,7 +354,7 @@ func (p *rawPartition) collectEvents(_ context.Context, evs []*schemas.Event) er
 func (p *rawPartition) collectFailures(_ context.Context, fs []schemas.ParseFailure) error {
 	for i := range fs {
 		sp := rawSpan{failure: true, k0: len(p.buf)}
-		p.buf = append(p.buf, fs[i].Source...)
+		p.buf = wire.AppendFailureKey(p.buf, &fs[i])
 		sp.k1 = len(p.buf)
 		var err error
 		if p.buf, err = wire.AppendFailure(p.buf, &fs[i]); err != nil {
@@ -460,7 +459,6 @@ func RunEngine(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	if err != nil {
 		return fmt.Errorf("cannot start the engine: %w", err)
 	}
-	logPlacement(log, set, cfg.Kafka.KeyFields)
 	ready := func() error {
 		if !r.Ready() {
 			return errors.New("not yet a member of the consumer group with partitions assigned")
@@ -494,17 +492,7 @@ loop:
 			runErr = fmt.Errorf("metrics listener stopped: %w", err)
 			break loop
 		case <-hup:
-			newSet, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
-			if err == nil {
-				err = r.Reload(newSet)
-			}
-			if err != nil {
-				log.Error().Err(err).Msg("rules not reloaded; the previous rules keep running")
-				continue
-			}
-			set = newSet
-			logPlacement(log, set, cfg.Kafka.KeyFields)
-			log.Info().Int("rules", len(set.Rules)).Msg("rules reloaded")
+			reloadRules(cfg, r.Reload, log)
 		}
 	}
 	log.Info().Msg("stopping: checkpointing partitions")
@@ -515,15 +503,4 @@ loop:
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	return errors.Join(runErr, ops.Stop(stopCtx))
-}
-
-// logPlacement says which rules run where their events land and which are
-// re-keyed through the repartition topic.
-func logPlacement(log zerolog.Logger, set *rules.Set, keyFields []string) {
-	local, rekeyed := stream.Placement(set, keyFields)
-	ev := log.Info().Strs("local_rules", local)
-	for keys, ids := range rekeyed {
-		ev = ev.Strs("rekeyed_by "+keys, ids)
-	}
-	ev.Msg("rule placement: local rules group on the first key field; the others are re-keyed through the repartition topic")
 }

@@ -227,16 +227,7 @@ loop:
 				log.Error().Err(err).Str("path", snapPath).Msg("cannot save engine windows")
 			}
 		case <-hup:
-			newSet, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
-			if err == nil {
-				err = eng.Reload(newSet)
-			}
-			if err != nil {
-				log.Error().Err(err).Msg("rules not reloaded; the previous rules keep running")
-				continue
-			}
-			set = newSet
-			log.Info().Int("rules", len(set.Rules)).Msg("rules reloaded")
+			reloadRules(cfg, eng.Reload, log)
 		}
 	}
 
@@ -334,6 +325,20 @@ func (h chHistory) Handle(ctx context.Context, batch []*schemas.Event) error {
 		evs[i] = *ev
 	}
 	return h.st.WriteEvents(ctx, evs, "")
+}
+
+// reloadRules loads the configured rules again and hands them to reload
+// (SIGHUP); on any error the previous rules keep running.
+func reloadRules(cfg config.Config, reload func(*rules.Set) error, log zerolog.Logger) {
+	set, err := loadRules(cfg.Rules.Builtin, cfg.Rules.Dirs)
+	if err == nil {
+		err = reload(set)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("rules not reloaded; the previous rules keep running")
+		return
+	}
+	log.Info().Int("rules", len(set.Rules)).Msg("rules reloaded")
 }
 
 // newManager starts the ticketing Manager of cfg on store.
