@@ -452,6 +452,7 @@ func RunEngine(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Engine:             engine.Options{EvidenceLimit: cfg.Engine.EvidenceLimit, Logger: log},
 		CheckpointInterval: cfg.Engine.CheckpointInterval,
 		CheckpointMaxBytes: stateMaxMessageBytes,
+		ReorderWait:        reorderWait(cfg.Engine.ReorderWait),
 		Producer:           prod,
 		Logger:             log,
 		Registerer:         reg,
@@ -503,4 +504,13 @@ loop:
 	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	return errors.Join(runErr, ops.Stop(stopCtx))
+}
+
+// reorderWait maps the setting, where 0 turns reordering off, to
+// stream.Options.ReorderWait, where a negative value does.
+func reorderWait(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -114,6 +114,12 @@ func RunTicketing(ctx context.Context, cfg config.Config, log zerolog.Logger) er
 		return err
 	}
 	defer store.Close()
+	var hw *historyWriter
+	if store.ch != nil {
+		if hw, err = newHistoryWriter(store.ch, historyOptions{}, reg, log); err != nil {
+			return err
+		}
+	}
 	mgr, err := newManager(cfg, store, reg, log)
 	if err != nil {
 		return err
@@ -141,14 +147,13 @@ func RunTicketing(ctx context.Context, cfg config.Config, log zerolog.Logger) er
 		}
 		done <- err
 	}()
-	if store.ch != nil {
+	if hw != nil {
 		consumers++
-		hw := &historyWriter{st: store.ch, log: log}
 		go func() {
-			err := kafkabus.ConsumeBatches(runCtx, kc, kafkabus.GroupOptions{
+			err := hw.consume(runCtx, kc, kafkabus.GroupOptions{
 				GroupID: cfg.Kafka.Groups.History, Topics: []string{t.Events},
-				MaxBatch: 20000, MaxWait: time.Second, Logger: log, Registerer: reg,
-			}, hw.write)
+				MaxBatch: defaultHistoryFlushRows, MaxWait: time.Second, Logger: log, Registerer: reg,
+			})
 			if err != nil {
 				err = fmt.Errorf("event history consumer: %w", err)
 			}
@@ -341,25 +346,3 @@ func (p *failurePartition) Handle(ctx context.Context, msgs []kafkabus.Message) 
 }
 
 func (p *failurePartition) Revoke(ctx context.Context) {}
-
-// historyWriter stores every event of the events topic in ClickHouse.
-// write is called for several partitions at once.
-type historyWriter struct {
-	st  *chstore.Store
-	log zerolog.Logger
-}
-
-func (w *historyWriter) write(ctx context.Context, msgs []kafkabus.Message) error {
-	evs := make([]schemas.Event, len(msgs))
-	n := 0
-	for i := range msgs {
-		if err := wire.DecodeEvent(msgs[i].Value, &evs[n]); err == nil {
-			n++
-		} else {
-			w.log.Error().Err(err).Str("topic", msgs[i].Topic).Int("partition", msgs[i].Partition).Int64("offset", msgs[i].Offset).
-				Msg("skipping an event record that does not decode")
-		}
-	}
-	evs = evs[:n]
-	return retryStore(ctx, w.log, "history", n, func() error { return w.st.WriteEvents(ctx, evs, "") })
-}

@@ -197,6 +197,11 @@ type EngineConfig struct {
 	// CheckpointInterval is how often, on Kafka, each partition's windows
 	// are checkpointed with the offset they reflect.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// ReorderWait is how long, on Kafka, rules re-keyed through the
+	// repartition topic wait for an events partition that stopped
+	// reporting progress before going on without it; 0 feeds copies as
+	// they arrive.
+	ReorderWait time.Duration `yaml:"reorder_wait"`
 }
 
 // TicketingConfig tunes incidents.
@@ -234,7 +239,7 @@ func Default() Config {
 		HTTP:  HTTPConfig{Address: "127.0.0.1:8080"},
 		Rules: RulesConfig{Builtin: true},
 		Engine: EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second,
-			MetricsAddress: "127.0.0.1:9102", CheckpointInterval: 10 * time.Second},
+			MetricsAddress: "127.0.0.1:9102", CheckpointInterval: 10 * time.Second, ReorderWait: 15 * time.Second},
 		Ticketing: TicketingConfig{QuietPeriod: 24 * time.Hour, SweepInterval: time.Minute, MaxParseFailures: 100000},
 		Ingest: IngestConfig{MetricsAddress: "127.0.0.1:9101",
 			Buffer: BufferConfig{MemoryEvents: 65536, DiskMaxBytes: 1 << 30}},

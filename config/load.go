@@ -105,6 +105,7 @@ var settings = []setting{
 	{"ingest.buffer.disk_max_bytes", "bytes ingest spools to data_dir/spool beyond memory (0: none)", integer(func(c *Config) *int { return &c.Ingest.Buffer.DiskMaxBytes })},
 	{"engine.metrics_address", "engine role: /metrics and /healthz address", str(func(c *Config) *string { return &c.Engine.MetricsAddress })},
 	{"engine.checkpoint_interval", "how often each Kafka partition's windows are checkpointed", duration(func(c *Config) *time.Duration { return &c.Engine.CheckpointInterval })},
+	{"engine.reorder_wait", "how long re-keyed rules wait for a silent events partition (0: do not reorder)", duration(func(c *Config) *time.Duration { return &c.Engine.ReorderWait })},
 	{"kafka.brokers", "comma-separated Kafka bootstrap brokers (empty: embedded in-process bus)", list(func(c *Config) *[]string { return &c.Kafka.Brokers })},
 	{"kafka.client_id", "Kafka client id", str(func(c *Config) *string { return &c.Kafka.ClientID })},
 	{"kafka.tls.enabled", "connect to Kafka over TLS", boolean(func(c *Config) *bool { return &c.Kafka.TLS.Enabled })},

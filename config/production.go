@@ -42,6 +42,9 @@ func (c *Config) validateProduction() []error {
 	if c.Ingest.Buffer.DiskMaxBytes != 0 && c.Ingest.Buffer.DiskMaxBytes < 1<<20 {
 		bad("ingest.buffer.disk_max_bytes: %d must be 0 (no disk buffer) or at least 1048576", c.Ingest.Buffer.DiskMaxBytes)
 	}
+	if c.Engine.ReorderWait < 0 || c.Engine.ReorderWait > time.Hour {
+		bad("engine.reorder_wait: %s must be between 0 (no reordering) and 1h", c.Engine.ReorderWait)
+	}
 	if c.Engine.CheckpointInterval < time.Second {
 		bad("engine.checkpoint_interval: %s must be at least 1s", c.Engine.CheckpointInterval)
 	}

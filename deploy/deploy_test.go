@@ -42,7 +42,7 @@ var configKeys = []string{
 	"http.address", "http.token", "http.token_file",
 	"rules.builtin", "rules.dirs",
 	"engine.shards", "engine.evidence_limit", "engine.snapshot_interval",
-	"engine.metrics_address", "engine.checkpoint_interval",
+	"engine.metrics_address", "engine.checkpoint_interval", "engine.reorder_wait",
 	"ticketing.quiet_period", "ticketing.sweep_interval", "ticketing.max_parse_failures",
 	"ticketing.webhooks",
 	"kafka.brokers", "kafka.client_id",
@@ -115,6 +115,13 @@ var metrics = map[string]metricDef{
 	"tocsin_stream_checkpoints_total":          {"counter", nil},
 	"tocsin_stream_restore_seconds":            {"", nil},
 	"tocsin_stream_repartitioned_events_total": {"counter", nil},
+	"tocsin_stream_checkpoint_seconds":         {"histogram", nil},
+	"tocsin_stream_reorder_held_copies":        {"gauge", []string{"partition"}},
+	"tocsin_stream_reorder_forced_total":       {"counter", nil},
+	"tocsin_history_flush_rows":                {"histogram", nil},
+	"tocsin_history_flush_seconds":             {"histogram", nil},
+	"tocsin_history_pending_rows":              {"gauge", nil},
+	"tocsin_history_flush_failures_total":      {"counter", nil},
 }
 
 // roleAddressKey is the key whose address serves a role's /healthz and

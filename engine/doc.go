@@ -56,5 +56,8 @@
 //
 // Reload swaps the rule set; groups of rules whose ID and rules.Rule.Hash
 // are unchanged carry over. Snapshot and Restore save and load open
-// windows in a versioned JSON document; SaveSnapshot writes it atomically.
+// windows in a versioned binary document (Restore also reads the JSON
+// version 1 of earlier releases); SaveSnapshot writes it atomically.
+// Snapshot holds Handle off only while the shards encode their groups
+// into memory, not while the snapshot is written out.
 package engine

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,88 +13,358 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
-// Snapshot format: one JSON document. Version 1 holds the newest event
-// time the shards had seen (for operators; not read back) and, per
-// stateful rule,
-// its ID and Hash and every open group with its key (group_by values
-// joined by NUL), the watermark at its last event, and the state its
-// rules.Group encoded. The rule Hash guards against restoring windows
+// Snapshot format. Snapshot writes version 2, binary; Restore reads it
+// and version 1, JSON, which earlier releases wrote (embedded `tocsin
+// run` keeps one on disk, the Kafka engine role one per checkpoint), and
+// tells them apart by the first byte: '{' is version 1.
+//
+// Version 2. uvarint and varint are encoding/binary's (varint zig-zag),
+// and a string or bytes is a uvarint length followed by that many bytes:
+//
+//	offset  size  field
+//	0       4     magic "TKSN"
+//	4       1     version, 2
+//	5       ...   body
+//
+// The body is, in this order:
+//
+//	varint   saved at, Unix ns (for operators; not read back)
+//	varint   watermark: the newest event time the shards had seen, Unix ns
+//	         (for operators; not read back)
+//	uvarint  number of rules, then per stateful rule, in rule set order:
+//	           string   rule ID
+//	           string   rules.Rule.Hash
+//	           uvarint  number of groups, then per group:
+//	                      string   key: the group_by values joined by NUL
+//	                      varint   seen: the shard's watermark at the
+//	                               group's last event, Unix ns
+//	                      bytes    state, as the rule's rules.Group
+//	                               AppendState wrote it (versioned itself)
+//
+// and nothing after: bytes after the last rule are refused. Groups come
+// shard by shard, each shard's least recently active first; Restore puts
+// them in order of seen. The rule Hash guards against restoring windows
 // into a rule whose meaning changed.
+//
+// Version 1 is one JSON document: {"format":"tocsin-engine-snapshot",
+// "version":1,"saved_at":RFC 3339,"watermark":ns,"rules":[{"id","hash",
+// "groups":[{"key","seen","state"}]}]}, state being the group's JSON
+// state, groups oldest first.
 const (
-	snapshotFormat  = "tocsin-engine-snapshot"
-	snapshotVersion = 1
+	snapshotMagic   = "TKSN"
+	snapshotVersion = 2
+	snapshotHeader  = len(snapshotMagic) + 1
+
+	snapshotFormatV1  = "tocsin-engine-snapshot"
+	snapshotVersionV1 = 1
+
+	// minGroupLen is the fewest bytes a version 2 group takes (empty key,
+	// one-byte seen, one-byte state): counts are checked against it.
+	minGroupLen = 4
 )
 
-type snapshotDoc struct {
-	Format    string         `json:"format"`
-	Version   int            `json:"version"`
-	SavedAt   time.Time      `json:"saved_at"`
-	Watermark int64          `json:"watermark"`
-	Rules     []snapshotRule `json:"rules"`
-}
-
-type snapshotRule struct {
-	ID     string          `json:"id"`
-	Hash   string          `json:"hash"`
-	Groups []snapshotGroup `json:"groups"`
-}
-
-type snapshotGroup struct {
-	Key   string          `json:"key"`
-	Seen  int64           `json:"seen"`
-	State json.RawMessage `json:"state"`
+// shardSnapshot is one shard's groups encoded as the groups of version 2,
+// per rule slot: rule slot i's groups are buf[ends[i-1]:ends[i]].
+type shardSnapshot struct {
+	buf       []byte
+	ends      []int
+	counts    []int
+	watermark int64
 }
 
 // Snapshot writes the open windows of every stateful rule to w. It waits
-// for queued work first, and holds Handle off while it collects.
-//
-// Shortcoming: shards encode their groups (JSON, evidence events included)
-// while Handle is held off, so a snapshot of a very large state pauses
-// ingestion for its duration. Copying the groups under the lock and
-// encoding after it would shorten the pause at the cost of a copy.
+// for queued work first, and holds Handle off while the shards encode
+// their groups, each into its own buffer (in parallel when sharded);
+// writing those to w happens after Handle may go on.
 func (e *Engine) Snapshot(w io.Writer) error {
-	doc := snapshotDoc{Format: snapshotFormat, Version: snapshotVersion, SavedAt: e.opts.Now().UTC()}
+	savedAt := e.opts.Now()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return ErrClosed
 	}
 	set := e.set
-	perShard := make([][]snapshotRule, len(e.shards))
-	marks := make([]int64, len(e.shards))
+	snaps := make([]shardSnapshot, len(e.shards))
 	errs := make([]error, len(e.shards))
 	err := e.onShards(context.Background(), func(sh *shard) {
-		marks[sh.id] = sh.watermark
-		perShard[sh.id], errs[sh.id] = sh.snapshot()
+		snaps[sh.id], errs[sh.id] = sh.snapshot()
 	})
 	e.mu.Unlock()
 	if err = errors.Join(append(errs, err)...); err != nil {
 		return fmt.Errorf("cannot snapshot engine: %w", err)
 	}
-	doc.Watermark = slices.Max(marks)
+	watermark := snaps[0].watermark
+	nrules := 0
+	for _, s := range snaps {
+		watermark = max(watermark, s.watermark)
+	}
+	for _, r := range set.rules {
+		if !r.stateless {
+			nrules++
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var tmp []byte
+	tmp = append(tmp, snapshotMagic...)
+	tmp = append(tmp, snapshotVersion)
+	tmp = binary.AppendVarint(tmp, savedAt.UnixNano())
+	tmp = binary.AppendVarint(tmp, watermark)
+	tmp = binary.AppendUvarint(tmp, uint64(nrules))
+	_, _ = bw.Write(tmp)
 	for slot, r := range set.rules {
 		if r.stateless {
 			continue
 		}
-		sr := snapshotRule{ID: r.r.Spec.ID, Hash: r.r.Hash, Groups: []snapshotGroup{}}
-		for _, rules := range perShard {
-			sr.Groups = append(sr.Groups, rules[slot].Groups...)
+		groups := 0
+		for i := range snaps {
+			groups += snaps[i].counts[slot]
 		}
-		slices.SortFunc(sr.Groups, func(a, b snapshotGroup) int { return cmpInt64(a.Seen, b.Seen) })
-		doc.Rules = append(doc.Rules, sr)
+		tmp = appendString(tmp[:0], r.r.Spec.ID)
+		tmp = appendString(tmp, r.r.Hash)
+		tmp = binary.AppendUvarint(tmp, uint64(groups))
+		_, _ = bw.Write(tmp)
+		for i := range snaps {
+			s := &snaps[i]
+			start := 0
+			if slot > 0 {
+				start = s.ends[slot-1]
+			}
+			_, _ = bw.Write(s.buf[start:s.ends[slot]])
+		}
 	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(&doc); err != nil {
-		return fmt.Errorf("cannot write snapshot: %w", err)
-	}
+	// bufio.Writer keeps the first error; Flush returns it.
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("cannot write snapshot: %w", err)
 	}
 	return nil
+}
+
+// snapshot encodes this shard's groups, per rule slot, least recently
+// active first. It allocates only its buffer, sized from the groups
+// encoded so far.
+func (sh *shard) snapshot() (shardSnapshot, error) {
+	s := shardSnapshot{ends: make([]int, len(sh.states)), counts: make([]int, len(sh.states)), watermark: sh.watermark}
+	total, done := 0, 0
+	for _, rs := range sh.states {
+		total += len(rs.groups)
+	}
+	var b []byte
+	for slot, rs := range sh.states {
+		for g := rs.tail; g != nil; g = g.prev {
+			if cap(b)-len(b) < 4096 {
+				b = reserve(b, done, total)
+			}
+			b = appendString(b, g.key)
+			b = binary.AppendVarint(b, g.seen)
+			// Room for a two-byte length, moved if the state needs fewer
+			// or more.
+			at := len(b)
+			b = append(b, 0, 0)
+			var err error
+			if b, err = g.st.AppendState(b); err != nil {
+				return shardSnapshot{}, fmt.Errorf("rule %q group %q: %w", rs.rule.r.Spec.ID, g.key, err)
+			}
+			b = fixLength(b, at, 2)
+			done++
+			s.counts[slot]++
+		}
+		s.ends[slot] = len(b)
+	}
+	s.buf = b
+	return s, nil
+}
+
+// reserve grows b, which holds done groups out of total, to what the
+// rest should need at the same average size (and some more), in one copy.
+func reserve(b []byte, done, total int) []byte {
+	want := 4 << 10
+	if done > 0 {
+		want = max(want, len(b)/done*(total-done)*9/8)
+	}
+	if cap(b)-len(b) >= want {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+want)
+	copy(nb, b)
+	return nb
+}
+
+// fixLength writes the length of b[at+room:] as a uvarint at b[at:],
+// where room bytes were set aside for it, moving the bytes after it when
+// the uvarint takes more or fewer.
+func fixLength(b []byte, at, room int) []byte {
+	n := len(b) - at - room
+	var tmp [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(tmp[:], uint64(n))
+	if w > room {
+		b = append(b, tmp[:w-room]...)
+	}
+	if w != room {
+		copy(b[at+w:], b[at+room:at+room+n])
+		b = b[:at+w+n]
+	}
+	copy(b[at:], tmp[:w])
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// Restore loads windows written by Snapshot (version 2, or version 1 of
+// an earlier release), normally into a fresh engine before the first
+// Handle. Rules missing from the current set, or whose Hash changed, are
+// skipped (and logged); a group already open under the same key is
+// replaced; past a rule's share of MaxGroupsPerRule, the least recently
+// active groups are dropped and counted as evicted. The shard count may
+// differ from the snapshot's.
+//
+// A snapshot that is malformed, cut short, followed by more bytes, or of
+// an unknown version is refused with an error, and the engine is left as
+// it was. Restore never panics, whatever r holds, and allocates in
+// proportion to the bytes it reads.
+func (e *Engine) Restore(r io.Reader) error {
+	data, err := readAll(r)
+	if err != nil {
+		return fmt.Errorf("cannot read snapshot: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	rs := e.newRestorer()
+	switch {
+	case len(data) == 0:
+		err = errors.New("it is empty (0 bytes)")
+	case data[0] == '{':
+		err = rs.decodeV1(data)
+	case bytes.HasPrefix(data, []byte(snapshotMagic)):
+		err = rs.decodeV2(data)
+	default:
+		err = fmt.Errorf("%d bytes starting 0x%x: neither version 2 (magic %q) nor version 1 (JSON): not an engine snapshot",
+			len(data), data[:min(len(data), 4)], snapshotMagic)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot restore snapshot: %w", err)
+	}
+	// The saved watermark is not restored: the first events after a restart
+	// set it, and groups left idle across a long downtime then expire as
+	// they should.
+	return rs.install()
+}
+
+// readAll reads r to its end, into one allocation when r tells its size
+// (bytes.Reader, bytes.Buffer, os.File, ...).
+func readAll(r io.Reader) ([]byte, error) {
+	size := -1
+	switch s := r.(type) {
+	case interface{ Len() int }:
+		size = s.Len()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := s.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<40 {
+			size = int(fi.Size())
+		}
+	}
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return buf[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	// r held more than it announced (a file still being written?).
+	rest, err := io.ReadAll(r)
+	return append(buf, rest...), err
+}
+
+// restorer collects the groups of a snapshot for the shards that will
+// own them. Nothing is installed until the whole snapshot has decoded.
+type restorer struct {
+	e        *Engine
+	byID     map[string]*engRule
+	perShard [][]restored
+}
+
+type restored struct {
+	rule *engRule
+	g    *group
+}
+
+func (e *Engine) newRestorer() *restorer {
+	rs := &restorer{e: e, byID: make(map[string]*engRule, len(e.set.rules)), perShard: make([][]restored, len(e.shards))}
+	for _, r := range e.set.rules {
+		rs.byID[r.r.Spec.ID] = r
+	}
+	return rs
+}
+
+// rule returns the current rule to restore id's groups into, or nil
+// (logged) when they are dropped.
+func (rs *restorer) rule(id, hash string, groups int) *engRule {
+	r := rs.byID[id]
+	switch {
+	case r == nil:
+		rs.e.log.Warn().Str("rule", id).Int("groups", groups).Msg("snapshot rule no longer loaded; its windows are dropped")
+		return nil
+	case r.r.Hash != hash || r.stateless:
+		rs.e.log.Warn().Str("rule", id).Int("groups", groups).Msg("rule changed since the snapshot; its windows are dropped")
+		return nil
+	}
+	return r
+}
+
+// group decodes one group of rule r. key must not alias the snapshot.
+func (rs *restorer) group(r *engRule, key string, seen int64, state []byte) error {
+	if n := len(r.getters); n > 1 && strings.Count(key, string(rune(keySep)))+1 != n {
+		return fmt.Errorf("group %q has %d values, rule groups by %d fields", key, strings.Count(key, string(rune(keySep)))+1, n)
+	}
+	st, err := r.r.Detector.DecodeGroup(state)
+	if err != nil {
+		return fmt.Errorf("group %q: %w", key, err)
+	}
+	idx := 0
+	if !rs.e.inline() {
+		idx = int(rs.e.keyHash(key) % uint64(len(rs.e.shards)))
+	}
+	rs.perShard[idx] = append(rs.perShard[idx], restored{rule: r, g: &group{key: key, seen: seen, st: st}})
+	return nil
+}
+
+// install hands every shard its groups, least recently active first, so
+// that its recency lists (and so expiry and eviction) keep their order.
+func (rs *restorer) install() error {
+	bySeen := func(a, b restored) int { return cmpInt64(a.g.seen, b.g.seen) }
+	for _, gs := range rs.perShard {
+		if !slices.IsSortedFunc(gs, bySeen) {
+			slices.SortStableFunc(gs, bySeen)
+		}
+	}
+	e := rs.e
+	return e.onShards(context.Background(), func(sh *shard) {
+		for _, x := range rs.perShard[sh.id] {
+			st := sh.states[x.rule.slot]
+			if old := st.groups[x.g.key]; old != nil {
+				sh.drop(st, old)
+			}
+			st.groups[x.g.key] = x.g
+			st.pushFront(x.g)
+			x.rule.groups.Add(1)
+			if len(st.groups) > e.perShardCap {
+				sh.drop(st, st.tail)
+				e.m.dropped.Inc()
+			}
+		}
+	})
 }
 
 func cmpInt64(a, b int64) int {
@@ -105,90 +377,165 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// snapshot encodes this shard's groups, per rule slot, oldest first.
-func (sh *shard) snapshot() ([]snapshotRule, error) {
-	out := make([]snapshotRule, len(sh.states))
-	for slot, rs := range sh.states {
-		for g := rs.tail; g != nil; g = g.prev {
-			state, err := g.st.AppendState(nil)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q group %q: %w", rs.rule.r.Spec.ID, g.key, err)
+// decodeV2 reads a version 2 snapshot.
+func (rs *restorer) decodeV2(data []byte) error {
+	if len(data) < snapshotHeader {
+		return fmt.Errorf("%d bytes, shorter than the %d-byte header", len(data), snapshotHeader)
+	}
+	if v := data[len(snapshotMagic)]; v != snapshotVersion {
+		if v > snapshotVersion {
+			return fmt.Errorf("version %d was written by a newer tocsin; this build reads versions 1 and 2: restore with that release, or start without the snapshot", v)
+		}
+		return fmt.Errorf("unknown version %d (this build reads versions 1 and 2)", v)
+	}
+	d := snapReader{b: data, off: snapshotHeader}
+	d.varint("saved at")
+	d.varint("watermark")
+	nrules := d.count("rules", 3)
+	for range nrules {
+		id := d.str("rule ID")
+		hash := d.str("rule hash")
+		ngroups := d.count("groups", minGroupLen)
+		if d.err != nil {
+			break
+		}
+		r := rs.rule(id, hash, ngroups)
+		for range ngroups {
+			at := d.off
+			key := d.str("group key")
+			seen := d.varint("group seen")
+			state := d.bytes("group state")
+			if d.err != nil {
+				break
 			}
-			out[slot].Groups = append(out[slot].Groups, snapshotGroup{Key: g.key, Seen: g.seen, State: state})
+			if r == nil {
+				continue
+			}
+			if err := rs.group(r, key, seen, state); err != nil {
+				return fmt.Errorf("at byte %d: rule %q %w", at, id, err)
+			}
 		}
 	}
-	return out, nil
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("end", "%d bytes after the last rule (two snapshots joined, or garbage appended?)", len(d.b)-d.off)
+	}
+	return d.err
 }
 
-// Restore loads windows written by Snapshot, normally into a fresh engine
-// before the first Handle. Rules missing from the current set, or whose
-// Hash changed, are skipped (and logged); a group already open under the
-// same key is replaced. The shard count may differ from the snapshot's.
-func (e *Engine) Restore(r io.Reader) error {
-	var doc snapshotDoc
-	dec := json.NewDecoder(bufio.NewReader(r))
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("cannot read snapshot: %w", err)
+// snapReader reads a version 2 snapshot; the first problem sticks in err
+// and later reads return zero values.
+type snapReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (d *snapReader) fail(what, format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("at byte %d: %s: %s", d.off, what, fmt.Sprintf(format, args...))
 	}
-	if doc.Format != snapshotFormat {
-		return fmt.Errorf("cannot restore snapshot: format %q, want %q", doc.Format, snapshotFormat)
+}
+
+func (d *snapReader) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
 	}
-	if doc.Version != snapshotVersion {
-		return fmt.Errorf("cannot restore snapshot: version %d, this build reads version %d", doc.Version, snapshotVersion)
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		if n == 0 {
+			d.fail(what, "the snapshot ends inside a varint (cut short?)")
+		} else {
+			d.fail(what, "varint overflows 64 bits")
+		}
+		return 0
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
+	d.off += n
+	return v
+}
+
+func (d *snapReader) varint(what string) int64 {
+	u := d.uvarint(what)
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+// count reads a number of items that each take at least size bytes, and
+// refuses one the rest of the snapshot cannot hold.
+func (d *snapReader) count(what string, size int) int {
+	at := d.off
+	n := d.uvarint(what)
+	if left := len(d.b) - d.off; d.err == nil && n > uint64(left)/uint64(size) {
+		d.off = at
+		d.fail(what, "%d of them cannot fit in the %d bytes left", n, left)
+		return 0
 	}
-	byID := map[string]*engRule{}
-	for _, r := range e.set.rules {
-		byID[r.r.Spec.ID] = r
+	return int(n)
+}
+
+// bytes returns the next length-prefixed bytes, aliasing the snapshot.
+func (d *snapReader) bytes(what string) []byte {
+	at := d.off
+	n := d.uvarint(what)
+	if d.err != nil {
+		return nil
 	}
-	type restored struct {
-		rule *engRule
-		g    *group
+	if left := len(d.b) - d.off; n > uint64(left) {
+		d.off = at
+		d.fail(what, "%d bytes, but only %d are left (cut short?)", n, left)
+		return nil
 	}
-	perShard := make([][]restored, len(e.shards))
+	v := d.b[d.off : d.off+int(n)]
+	d.off += int(n)
+	return v
+}
+
+// str is bytes as a string of its own.
+func (d *snapReader) str(what string) string { return string(d.bytes(what)) }
+
+// snapshotDocV1 is a version 1 snapshot.
+type snapshotDocV1 struct {
+	Format    string           `json:"format"`
+	Version   int              `json:"version"`
+	SavedAt   time.Time        `json:"saved_at"`
+	Watermark int64            `json:"watermark"`
+	Rules     []snapshotRuleV1 `json:"rules"`
+}
+
+type snapshotRuleV1 struct {
+	ID     string            `json:"id"`
+	Hash   string            `json:"hash"`
+	Groups []snapshotGroupV1 `json:"groups"`
+}
+
+type snapshotGroupV1 struct {
+	Key   string          `json:"key"`
+	Seen  int64           `json:"seen"`
+	State json.RawMessage `json:"state"`
+}
+
+// decodeV1 reads a version 1 (JSON) snapshot.
+func (rs *restorer) decodeV1(data []byte) error {
+	var doc snapshotDocV1
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("version 1 (JSON): %w", err)
+	}
+	if doc.Format != snapshotFormatV1 {
+		return fmt.Errorf("JSON format %q, want %q", doc.Format, snapshotFormatV1)
+	}
+	if doc.Version != snapshotVersionV1 {
+		return fmt.Errorf("JSON version %d; JSON snapshots are version %d (version 2 is binary)", doc.Version, snapshotVersionV1)
+	}
 	for _, sr := range doc.Rules {
-		r := byID[sr.ID]
-		switch {
-		case r == nil:
-			e.log.Warn().Str("rule", sr.ID).Int("groups", len(sr.Groups)).Msg("snapshot rule no longer loaded; its windows are dropped")
-			continue
-		case r.r.Hash != sr.Hash || r.stateless:
-			e.log.Warn().Str("rule", sr.ID).Int("groups", len(sr.Groups)).Msg("rule changed since the snapshot; its windows are dropped")
+		r := rs.rule(sr.ID, sr.Hash, len(sr.Groups))
+		if r == nil {
 			continue
 		}
 		for _, sg := range sr.Groups {
-			st, err := r.r.Detector.DecodeGroup(sg.State)
-			if err != nil {
-				return fmt.Errorf("cannot restore snapshot: rule %q group %q: %w", sr.ID, sg.Key, err)
+			if err := rs.group(r, sg.Key, sg.Seen, sg.State); err != nil {
+				return fmt.Errorf("rule %q %w", sr.ID, err)
 			}
-			if n := len(splitKey(sg.Key, len(r.getters), nil)); n != len(r.getters) && len(r.getters) > 0 {
-				return fmt.Errorf("cannot restore snapshot: rule %q group %q has %d values, rule groups by %d fields", sr.ID, sg.Key, n, len(r.getters))
-			}
-			idx := 0
-			if !e.inline() {
-				idx = int(e.keyHash(sg.Key) % uint64(len(e.shards)))
-			}
-			perShard[idx] = append(perShard[idx], restored{rule: r, g: &group{key: sg.Key, seen: sg.Seen, st: st}})
 		}
 	}
-	// The saved watermark is not restored: the first events after a restart
-	// set it, and groups left idle across a long downtime then expire as
-	// they should.
-	return e.onShards(context.Background(), func(sh *shard) {
-		for _, x := range perShard[sh.id] {
-			rs := sh.states[x.rule.slot]
-			if old := rs.groups[x.g.key]; old != nil {
-				sh.drop(rs, old)
-			}
-			rs.groups[x.g.key] = x.g
-			rs.pushFront(x.g)
-			x.rule.groups.Add(1)
-		}
-	})
+	return nil
 }
 
 // SaveSnapshot writes a snapshot to path atomically: to a temporary file

@@ -1,13 +1,18 @@
 package rules
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tocsin-siem/tocsin/schemas"
 )
 
 // FuzzLoad feeds arbitrary bytes to the loader as a rule file and as a
@@ -86,5 +91,68 @@ func FuzzCondition(f *testing.F) {
 		}
 		var m vm.VM
 		_, _ = c.Match(ev, &m)
+	})
+}
+
+// FuzzDecodeGroup feeds arbitrary bytes to a threshold rule's
+// DecodeGroup, for a count, a distinct and a followed_by rule: it must
+// never panic, and a state it accepts must behave as a group (observe
+// events) and save and decode again to the same bytes.
+func FuzzDecodeGroup(f *testing.F) {
+	fixture, err := os.ReadFile("testdata/window-state-v1.json")
+	require.NoError(f, err)
+	var v1 map[string]json.RawMessage
+	require.NoError(f, json.Unmarshal(fixture, &v1))
+	for _, state := range v1 {
+		f.Add([]byte(state))
+	}
+	user, ok := schemas.LookupField("user.name")
+	require.True(f, ok)
+	detectors := []*thresholdDetector{
+		{n: 3, window: time.Minute},
+		{n: 3, window: time.Minute, distinct: user},
+		{n: 3, window: time.Minute, follow: &Condition{}, within: time.Minute},
+	}
+	for _, c := range stateCases() {
+		g := newWindowGroup(detectors[0])
+		var fr Firing
+		for _, s := range c.before {
+			ev := stepEvent(s)
+			ev.Event.Original = "Dec 10 06:55:48 web1 sshd[4242]: Failed password for " + ev.User.Name
+			ev.User.Name = ev.Event.Original[len(ev.Event.Original)-len(ev.User.Name):]
+			fr.Reset()
+			g.Observe(ev, s.input, &fr)
+		}
+		data, err := g.AppendState(nil)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte{windowStateV2, 1, 0, 0, 0, 0})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, d := range detectors {
+			g, err := d.DecodeGroup(data)
+			if err != nil {
+				require.Nil(t, g)
+				continue
+			}
+			saved, err := g.AppendState(nil)
+			require.NoError(t, err)
+			again, err := d.DecodeGroup(saved)
+			require.NoError(t, err, "a decoded group saves to a state that decodes")
+			resaved, err := again.AppendState(nil)
+			require.NoError(t, err)
+			require.Equal(t, saved, resaved)
+			wg := g.(*windowGroup)
+			require.LessOrEqual(t, len(wg.entries), d.n)
+			var fr Firing
+			ev := &schemas.Event{Timestamp: time.Unix(0, wg.newest)}
+			ev.Event.Count = 1
+			ev.User.Name = "fuzz"
+			for input := range 2 {
+				fr.Reset()
+				g.Observe(ev, input, &fr)
+			}
+		}
 	})
 }

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -112,31 +110,15 @@ func (d *thresholdDetector) DefaultReason() string {
 	return s
 }
 
+// DecodeGroup implements Detector: it reads a state of version 2 (binary)
+// or 1 (JSON) that windowGroup.AppendState wrote, and refuses one that
+// is malformed, cut short, followed by more bytes, of an unknown version,
+// or inconsistent with the rule (more entries than the threshold, a
+// distinct rule's event without the field). It never panics.
 func (d *thresholdDetector) DecodeGroup(data []byte) (Group, error) {
-	var st windowState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("cannot decode threshold group: %w", err)
-	}
-	if st.V != windowStateVersion {
-		return nil, fmt.Errorf("cannot decode threshold group: state version %d, want %d", st.V, windowStateVersion)
-	}
-	g := newWindowGroup(d)
-	g.newest, g.started, g.last, g.fired, g.primed = st.Newest, st.Started, st.Last, st.Fired, st.Primed
-	for _, e := range st.Entries {
-		if e.Event == nil {
-			return nil, fmt.Errorf("cannot decode threshold group: entry without event")
-		}
-		if e.Count < 1 {
-			return nil, fmt.Errorf("cannot decode threshold group: entry count %d", e.Count)
-		}
-		if d.distinct.Get != nil && d.distinct.Get(e.Event) == "" {
-			return nil, fmt.Errorf("cannot decode threshold group: event without a %s value", d.distinct.Name)
-		}
-		g.entries = append(g.entries, entry{ts: e.TS, count: e.Count, ev: e.Event})
-		g.sum += e.Count
-	}
-	if len(g.entries) > d.n {
-		return nil, fmt.Errorf("cannot decode threshold group: %d entries for threshold %d", len(g.entries), d.n)
+	g, err := decodeWindowGroup(d, data)
+	if err != nil {
+		return nil, err
 	}
 	return g, nil
 }

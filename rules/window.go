@@ -1,9 +1,13 @@
 package rules
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math"
 
 	"github.com/tocsin-siem/tocsin/schemas"
+	"github.com/tocsin-siem/tocsin/schemas/wire"
 )
 
 // windowGroup is the state of a threshold rule for one group: the counted
@@ -190,37 +194,323 @@ func (g *windowGroup) rearm() {
 	g.sum = 0
 }
 
-const windowStateVersion = 1
+// A window group's saved state, as AppendState writes it into engine
+// snapshots. Version 2 (binary) is written; version 1 (JSON) is still
+// read, so that snapshots saved by earlier releases restore. The first
+// byte tells them apart.
+//
+// Version 2. uvarint and varint are encoding/binary's (varint zig-zag),
+// and bytes are a uvarint length followed by that many bytes:
+//
+//	byte     0x02, the version (version 1 starts with '{')
+//	uvarint  flags: 1 started, 2 fired, 4 primed; other bits are refused
+//	varint   newest: the newest counted time, Unix ns
+//	varint   last - newest: the time of the last counted event, as a
+//	         difference
+//	uvarint  sum of the entries' counts (checked against them on reading)
+//	uvarint  number of entries, at most the rule's threshold; then per
+//	         entry, oldest first:
+//	           varint   ts - previous: the entry's time minus the previous
+//	                    entry's (for the first entry, minus newest)
+//	           uvarint  count, at least 1
+//	           bytes    the entry's event, as wire.AppendEvent writes it
+//
+// Version 1 is a JSON object {"v":1,"entries":[{"ts","count","event"}],
+// "sum","newest","started","last","fired","primed"} with events as
+// schemas.Event's JSON.
+//
+// Distinct values are not stored: they are read again from the events.
+// Events keep every field byte for byte, but their times come back in
+// UTC: the instant survives, the zone it was written in does not (see
+// docs/wire.md). Alerts raised from a restored window so show its
+// evidence times in UTC.
+const (
+	windowStateV1 = 1
+	windowStateV2 = 2
+)
 
-type windowState struct {
-	V       int          `json:"v"`
-	Entries []entryState `json:"entries,omitempty"`
-	Sum     int          `json:"sum"`
-	Newest  int64        `json:"newest"`
-	Started bool         `json:"started"`
-	Last    int64        `json:"last"`
-	Fired   bool         `json:"fired,omitempty"`
-	Primed  bool         `json:"primed,omitempty"`
+// Flags of a version 2 state.
+const (
+	stateStarted = 1 << iota
+	stateFired
+	statePrimed
+	stateFlagsKnown = stateStarted | stateFired | statePrimed
+)
+
+// minEntryLen is the fewest bytes a version 2 entry takes: one each for
+// the time and the count, one of length and the 4 bytes of an event with
+// no fields. Decoding checks an entry count against it before allocating.
+const minEntryLen = 3 + 4
+
+// AppendState implements Group. It writes version 2 and allocates only
+// when b must grow.
+func (g *windowGroup) AppendState(b []byte) ([]byte, error) {
+	var flags uint64
+	if g.started {
+		flags |= stateStarted
+	}
+	if g.fired {
+		flags |= stateFired
+	}
+	if g.primed {
+		flags |= statePrimed
+	}
+	b = append(b, windowStateV2)
+	b = binary.AppendUvarint(b, flags)
+	b = binary.AppendVarint(b, g.newest)
+	b = binary.AppendVarint(b, g.last-g.newest)
+	b = binary.AppendUvarint(b, uint64(g.sum))
+	b = binary.AppendUvarint(b, uint64(len(g.entries)))
+	prev := g.newest
+	for i := range g.entries {
+		e := &g.entries[i]
+		b = binary.AppendVarint(b, e.ts-prev)
+		prev = e.ts
+		b = binary.AppendUvarint(b, uint64(e.count))
+		// Events are a few hundred bytes: room for a two-byte length,
+		// moved if the event needs fewer or more.
+		at := len(b)
+		b = append(b, 0, 0)
+		b = wire.AppendEvent(b, e.ev)
+		b = fixLength(b, at, 2)
+	}
+	return b, nil
 }
 
-type entryState struct {
+// fixLength writes the length of b[at+room:] as a uvarint at b[at:],
+// where room bytes were set aside for it, moving the bytes after it when
+// the uvarint takes more or fewer.
+func fixLength(b []byte, at, room int) []byte {
+	n := len(b) - at - room
+	var tmp [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(tmp[:], uint64(n))
+	if w > room {
+		b = append(b, tmp[:w-room]...)
+	}
+	if w != room {
+		copy(b[at+w:], b[at+room:at+room+n])
+		b = b[:at+w+n]
+	}
+	copy(b[at:], tmp[:w])
+	return b
+}
+
+// decodeWindowGroup reads a state written by AppendState, version 1 or
+// 2. It never panics, and allocates in proportion to len(data). The
+// group's events are its own copies: data may be reused afterwards.
+func decodeWindowGroup(d *thresholdDetector, data []byte) (*windowGroup, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("cannot decode threshold group: empty state")
+	}
+	var (
+		g   *windowGroup
+		sum int
+		err error
+	)
+	switch v := data[0]; {
+	case v == windowStateV2:
+		g, sum, err = decodeStateV2(d, data)
+	case v == '{':
+		g, sum, err = decodeStateV1(d, data)
+	case v > windowStateV2 && v < ' ':
+		err = fmt.Errorf("state version %d is newer than this build reads (1 and 2): it was saved by a newer tocsin", v)
+	default:
+		err = fmt.Errorf("state starts with byte 0x%02x, which is neither version 2 (0x02) nor version 1 (JSON)", v)
+	}
+	if err == nil {
+		err = g.check(sum)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot decode threshold group: %w", err)
+	}
+	return g, nil
+}
+
+func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error) {
+	r := stateReader{b: data, off: 1}
+	flags := r.uvarint("flags")
+	newest := r.varint("newest")
+	last := newest + r.varint("last")
+	sum := r.uvarint("sum")
+	n := r.uvarint("entry count")
+	if r.err != nil {
+		return nil, 0, r.err
+	}
+	if flags&^stateFlagsKnown != 0 {
+		return nil, 0, fmt.Errorf("at byte 1: flags 0x%x have bits this build does not know", flags)
+	}
+	if sum > math.MaxInt {
+		return nil, 0, fmt.Errorf("sum %d is out of range", sum)
+	}
+	if n > uint64(d.n) {
+		return nil, 0, fmt.Errorf("%d entries for threshold %d", n, d.n)
+	}
+	if n > uint64(len(data)-r.off)/minEntryLen {
+		return nil, 0, fmt.Errorf("at byte %d: %d entries cannot fit in the %d bytes left", r.off, n, len(data)-r.off)
+	}
+	g := newWindowGroup(d)
+	g.newest, g.last = newest, last
+	g.started, g.fired, g.primed = flags&stateStarted != 0, flags&stateFired != 0, flags&statePrimed != 0
+	if n > uint64(len(g.small)) {
+		g.entries = make([]entry, 0, n)
+	}
+	// One allocation for the group's events; each event's strings share
+	// a copy of its encoding that wire.DecodeEvent makes.
+	evs := make([]schemas.Event, n)
+	ts := newest
+	for i := range evs {
+		ts += r.varint("entry time")
+		count := r.uvarint("entry count")
+		at := r.off
+		raw := r.bytes("entry event")
+		if r.err != nil {
+			return nil, 0, r.err
+		}
+		if count < 1 || count > math.MaxInt {
+			return nil, 0, fmt.Errorf("at byte %d: entry %d has count %d", at, i, count)
+		}
+		if err := wire.DecodeEvent(raw, &evs[i]); err != nil {
+			return nil, 0, fmt.Errorf("entry %d, event at byte %d: %w", i, at, err)
+		}
+		if err := g.restore(ts, int(count), &evs[i]); err != nil {
+			return nil, 0, fmt.Errorf("entry %d: %w", i, err)
+		}
+	}
+	if r.off != len(data) {
+		return nil, 0, fmt.Errorf("at byte %d: %d bytes after the last entry (two states joined, or garbage appended?)", r.off, len(data)-r.off)
+	}
+	return g, int(sum), nil
+}
+
+// windowStateJSON is version 1 of the state.
+type windowStateJSON struct {
+	V       int         `json:"v"`
+	Entries []entryJSON `json:"entries,omitempty"`
+	Sum     int         `json:"sum"`
+	Newest  int64       `json:"newest"`
+	Started bool        `json:"started"`
+	Last    int64       `json:"last"`
+	Fired   bool        `json:"fired,omitempty"`
+	Primed  bool        `json:"primed,omitempty"`
+}
+
+type entryJSON struct {
 	TS    int64          `json:"ts"`
 	Count int            `json:"count"`
 	Event *schemas.Event `json:"event"`
 }
 
-// AppendState implements Group.
-func (g *windowGroup) AppendState(b []byte) ([]byte, error) {
-	st := windowState{
-		V: windowStateVersion, Sum: g.sum, Newest: g.newest, Started: g.started,
-		Last: g.last, Fired: g.fired, Primed: g.primed,
+func decodeStateV1(d *thresholdDetector, data []byte) (*windowGroup, int, error) {
+	var st windowStateJSON
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, 0, fmt.Errorf("version 1 (JSON): %w", err)
 	}
-	for _, e := range g.entries {
-		st.Entries = append(st.Entries, entryState{TS: e.ts, Count: e.count, Event: e.ev})
+	if st.V != windowStateV1 {
+		return nil, 0, fmt.Errorf("JSON state has version %d, want %d", st.V, windowStateV1)
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return b, err
+	if len(st.Entries) > d.n {
+		return nil, 0, fmt.Errorf("%d entries for threshold %d", len(st.Entries), d.n)
 	}
-	return append(b, data...), nil
+	g := newWindowGroup(d)
+	g.newest, g.started, g.last, g.fired, g.primed = st.Newest, st.Started, st.Last, st.Fired, st.Primed
+	for i, e := range st.Entries {
+		if e.Event == nil {
+			return nil, 0, fmt.Errorf("entry %d has no event", i)
+		}
+		if e.Count < 1 {
+			return nil, 0, fmt.Errorf("entry %d has count %d", i, e.Count)
+		}
+		if err := g.restore(e.TS, e.Count, e.Event); err != nil {
+			return nil, 0, fmt.Errorf("entry %d: %w", i, err)
+		}
+	}
+	return g, st.Sum, nil
+}
+
+// restore appends a decoded entry, checking what Observe guarantees of
+// one: times never go backwards, the distinct field has a value, and
+// that value is not already in the window.
+func (g *windowGroup) restore(ts int64, count int, ev *schemas.Event) error {
+	if n := len(g.entries); n > 0 && ts < g.entries[n-1].ts {
+		return fmt.Errorf("time %d is before the previous entry's %d", ts, g.entries[n-1].ts)
+	}
+	if ts > g.newest {
+		return fmt.Errorf("time %d is after the newest counted time %d", ts, g.newest)
+	}
+	if count > math.MaxInt-g.sum {
+		return fmt.Errorf("count %d overflows the window's sum", count)
+	}
+	if get := g.d.distinct.Get; get != nil {
+		val := get(ev)
+		if val == "" {
+			return fmt.Errorf("event has no %s value", g.d.distinct.Name)
+		}
+		// Quadratic, but distinct thresholds are small; see add.
+		for i := range g.entries {
+			if get(g.entries[i].ev) == val {
+				return fmt.Errorf("%s value %q is in the window twice", g.d.distinct.Name, val)
+			}
+		}
+	}
+	g.entries = append(g.entries, entry{ts: ts, count: count, ev: ev})
+	g.sum += count
+	return nil
+}
+
+// check compares the sum a state claims with its entries'.
+func (g *windowGroup) check(sum int) error {
+	if sum != g.sum {
+		return fmt.Errorf("state says its entries count %d, they count %d", sum, g.sum)
+	}
+	return nil
+}
+
+// stateReader reads a version 2 state; the first problem sticks in err
+// and later reads return zero values.
+type stateReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *stateReader) fail(what, format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("at byte %d: %s: %s", r.off, what, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *stateReader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		if n == 0 {
+			r.fail(what, "the state ends inside a varint (cut short?)")
+		} else {
+			r.fail(what, "varint overflows 64 bits")
+		}
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *stateReader) varint(what string) int64 {
+	u := r.uvarint(what)
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (r *stateReader) bytes(what string) []byte {
+	n := r.uvarint(what)
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)-r.off) {
+		r.fail(what, "%d bytes, but only %d are left (cut short?)", n, len(r.b)-r.off)
+		return nil
+	}
+	v := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return v
 }

@@ -2,13 +2,13 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tocsin-siem/tocsin/bus/kafkabus"
@@ -79,16 +79,16 @@ func BenchmarkCheckpoint(b *testing.B) {
 				size = len(ck[0].Value)
 
 				st.recs = map[string][]byte{"g/ev/0": ck[0].Value}
+				reg := prometheus.NewRegistry()
 				r2 := newBenchRunner(b, set, &fakeProducer{}, st)
+				r2.opts.Registerer = reg
 				start, cpu = time.Now(), cpuTime()
 				pc2, next, err := r2.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
 				restore += time.Since(start)
 				restoreCPU += cpuTime() - cpu
 				require.NoError(b, err)
 				require.Equal(b, int64(len(evs)), next)
-				c, err := decodeCheckpoint(ck[0].Value)
-				require.NoError(b, err)
-				open = countGroups(b, c)
+				open = countGroups(b, reg)
 				pc2.(*partition).close()
 			}
 			require.GreaterOrEqual(b, open, groups)
@@ -122,18 +122,16 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-// countGroups counts the open groups in a checkpoint's snapshots.
-func countGroups(t testing.TB, c *checkpoint) int {
+// countGroups sums the open groups of the engines registered on reg.
+func countGroups(t testing.TB, reg *prometheus.Registry) int {
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
 	n := 0
-	for _, es := range c.Engines {
-		var doc struct {
-			Rules []struct {
-				Groups []json.RawMessage `json:"groups"`
-			} `json:"rules"`
-		}
-		require.NoError(t, json.Unmarshal(es.Snapshot, &doc))
-		for _, r := range doc.Rules {
-			n += len(r.Groups)
+	for _, mf := range mfs {
+		if mf.GetName() == "tocsin_engine_groups" {
+			for _, m := range mf.Metric {
+				n += int(m.GetGauge().GetValue())
+			}
 		}
 	}
 	return n

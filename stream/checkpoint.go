@@ -2,19 +2,21 @@ package stream
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Checkpoint framing; doc.go documents it byte by byte.
 const (
 	checkpointMagic   = "TKCP"
-	checkpointVersion = 1
+	checkpointVersion = 2
 	headerLen         = len(checkpointMagic) + 1
 	// maxCheckpointBody bounds the decompressed body a reader accepts, so
 	// a corrupt or hostile record cannot make it allocate without limit.
@@ -31,6 +33,28 @@ type checkpoint struct {
 	// Rules maps rule ID to rules.Rule.Hash for every rule the partition ran.
 	Rules   map[string]string
 	Engines []engineState
+	// HighWater is the highest event time an events partition read (Unix
+	// nanoseconds; 0 for none and on repartition partitions).
+	HighWater int64
+	// Marks and Held are a repartition partition's reordering state: the
+	// progress last reported by each events partition, and the copies
+	// not yet fed to the engines.
+	Marks []markState
+	Held  []heldState
+}
+
+type markState struct {
+	Origin    int32
+	HighWater int64
+	Idle      bool
+}
+
+type heldState struct {
+	KeySet string
+	Origin int32
+	Offset int64
+	// Event is the copy, as wire.AppendEvent encodes it.
+	Event []byte
 }
 
 // engineState is one engine's snapshot: the local rules of an events
@@ -43,6 +67,10 @@ type engineState struct {
 	Snapshot []byte
 }
 
+// gzipWriters keeps compressors between checkpoints: each holds about a
+// megabyte of tables.
+var gzipWriters sync.Pool
+
 // encodeCheckpoint appends the framed, compressed checkpoint to dst. The
 // snapshots go to the compressor as they are, without being copied into
 // one uncompressed body first: they are most of a checkpoint's bytes.
@@ -50,13 +78,20 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
 	buf.WriteString(checkpointMagic)
 	buf.WriteByte(checkpointVersion)
-	// Snapshots are JSON with much repetition; the fastest level already
-	// shrinks them many times, and a checkpoint is written while the
-	// partition waits.
-	zw, err := gzip.NewWriterLevel(buf, gzip.BestSpeed)
-	if err != nil {
-		return dst, fmt.Errorf("cannot compress checkpoint: %w", err)
+	// A checkpoint is written while the partition waits, so the fastest
+	// level: klauspost's gzip writes the same format as the standard
+	// library's, about twice as fast, and shrinks the snapshots' events
+	// about four times.
+	zw, _ := gzipWriters.Get().(*gzip.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = gzip.NewWriterLevel(buf, gzip.BestSpeed); err != nil {
+			return dst, fmt.Errorf("cannot compress checkpoint: %w", err)
+		}
+	} else {
+		zw.Reset(buf)
 	}
+	defer gzipWriters.Put(zw)
 	var h []byte
 	h = appendString(h, c.Topic)
 	h = binary.AppendVarint(h, int64(c.Partition))
@@ -94,6 +129,25 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 			return dst, fmt.Errorf("cannot compress checkpoint: %w", err)
 		}
 	}
+	h = binary.AppendVarint(h, c.HighWater)
+	h = binary.AppendUvarint(h, uint64(len(c.Marks)))
+	for _, m := range c.Marks {
+		h = binary.AppendVarint(h, int64(m.Origin))
+		h = binary.AppendVarint(h, m.HighWater)
+		var flags byte
+		if m.Idle {
+			flags = markerIdle
+		}
+		h = append(h, flags)
+	}
+	h = binary.AppendUvarint(h, uint64(len(c.Held)))
+	for _, x := range c.Held {
+		h = appendString(h, x.KeySet)
+		h = binary.AppendVarint(h, int64(x.Origin))
+		h = binary.AppendVarint(h, x.Offset)
+		h = binary.AppendUvarint(h, uint64(len(x.Event)))
+		h = append(h, x.Event...)
+	}
 	if _, err := zw.Write(h); err != nil {
 		return dst, fmt.Errorf("cannot compress checkpoint: %w", err)
 	}
@@ -120,7 +174,8 @@ func decodeCheckpoint(src []byte) (*checkpoint, error) {
 	if string(src[:len(checkpointMagic)]) != checkpointMagic {
 		return nil, fmt.Errorf("cannot read checkpoint: %w", errNotCheckpoint)
 	}
-	if v := src[len(checkpointMagic)]; v != checkpointVersion {
+	v := src[len(checkpointMagic)]
+	if v < 1 || v > checkpointVersion {
 		if v > checkpointVersion {
 			return nil, fmt.Errorf("cannot read checkpoint: version %d was written by a newer tocsin; this build reads version %d", v, checkpointVersion)
 		}
@@ -164,6 +219,32 @@ func decodeCheckpoint(src []byte) (*checkpoint, error) {
 		}
 		es.Snapshot = d.bytes("snapshot")
 		c.Engines = append(c.Engines, es)
+	}
+	if v >= 2 {
+		c.HighWater = d.varint("high water")
+		n = d.count("marks", 3)
+		for range n {
+			m := markState{Origin: int32(d.varint("mark origin")), HighWater: d.varint("mark time")}
+			switch f := d.byte("mark flags"); f {
+			case 0:
+			case markerIdle:
+				m.Idle = true
+			default:
+				d.fail("mark flags", "unknown flags %#x", f)
+			}
+			c.Marks = append(c.Marks, m)
+		}
+		n = d.count("held copies", 4)
+		for range n {
+			if d.err != nil {
+				break
+			}
+			x := heldState{KeySet: d.str("held key set")}
+			x.Origin = int32(d.varint("held origin"))
+			x.Offset = d.varint("held offset")
+			x.Event = d.bytes("held event")
+			c.Held = append(c.Held, x)
+		}
 	}
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("end", "%d bytes left over", len(d.b)-d.off)
@@ -246,3 +327,16 @@ func (d *decoder) bytes(what string) []byte {
 }
 
 func (d *decoder) str(what string) string { return string(d.bytes(what)) }
+
+func (d *decoder) byte(what string) byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.off >= len(d.b) {
+		d.fail(what, "truncated")
+		return 0
+	}
+	b := d.b[d.off]
+	d.off++
+	return b
+}

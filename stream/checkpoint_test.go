@@ -20,6 +20,12 @@ func sampleCheckpoint() *checkpoint {
 			{KeySet: "", Snapshot: []byte(`{"format":"tocsin-engine-snapshot"}`)},
 			{KeySet: "user.name", Origins: map[int32]int64{0: 17, 5: 1 << 40}, Snapshot: []byte("x")},
 		},
+		HighWater: 1_788_000_000_000_000_000,
+		Marks:     []markState{{Origin: 0, HighWater: -5}, {Origin: 2, HighWater: 1 << 60, Idle: true}},
+		Held: []heldState{
+			{KeySet: "user.name", Origin: 2, Offset: 99, Event: []byte("event bytes")},
+			{KeySet: "host.name", Origin: 0, Offset: 1 << 33, Event: []byte{}},
+		},
 	}
 }
 
@@ -33,7 +39,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	require.Equal(t, c, got)
 
 	// The header is plain: magic then version, then a gzip stream.
-	require.Equal(t, "TKCP\x01", string(data[6:11]))
+	require.Equal(t, "TKCP\x02", string(data[6:11]))
 	require.Equal(t, []byte{0x1f, 0x8b}, data[11:13])
 
 	empty := &checkpoint{Topic: "t", Rules: map[string]string{}, SavedAt: time.Unix(0, 0).UTC()}
@@ -56,9 +62,12 @@ func TestCheckpointRefusals(t *testing.T) {
 	require.ErrorIs(t, err, errNotCheckpoint)
 
 	newer := bytes.Clone(good)
-	newer[4] = 2
+	newer[4] = 3
 	_, err = decodeCheckpoint(newer)
-	require.ErrorContains(t, err, "version 2 was written by a newer tocsin")
+	require.ErrorContains(t, err, "version 3 was written by a newer tocsin")
+	newer[4] = 0
+	_, err = decodeCheckpoint(newer)
+	require.ErrorContains(t, err, "unknown version 0")
 
 	_, err = decodeCheckpoint(good[:len(good)-3])
 	require.ErrorContains(t, err, "cannot decompress")
@@ -79,9 +88,28 @@ func TestCheckpointRefusals(t *testing.T) {
 	_, err = decodeCheckpoint(frame(t, huge))
 	require.ErrorContains(t, err, "does not fit")
 
-	neg := []byte{0, 1, 0, 0, 0, 0} // partition -1
+	neg := []byte{0, 1, 0, 0, 0, 0, 0, 0, 0} // partition -1
 	_, err = decodeCheckpoint(frame(t, neg))
 	require.ErrorContains(t, err, "partition -1")
+}
+
+// TestCheckpointVersion1 reads a record of the first version, which had
+// no reordering state: it is the version 2 body without its last fields.
+func TestCheckpointVersion1(t *testing.T) {
+	c := sampleCheckpoint()
+	c.HighWater, c.Marks, c.Held = 0, nil, nil
+	data, err := encodeCheckpoint(nil, c)
+	require.NoError(t, err)
+	body := rawBody(t, data)
+	require.Equal(t, []byte{0, 0, 0}, body[len(body)-3:], "high water, marks and held copies, all zero")
+	v1 := frame(t, body[:len(body)-3])
+	v1[len(checkpointMagic)] = 1
+	got, err := decodeCheckpoint(v1)
+	require.NoError(t, err)
+	require.Equal(t, c, got)
+	// The same body read as version 2 lacks its last fields.
+	_, err = decodeCheckpoint(frame(t, body[:len(body)-3]))
+	require.ErrorContains(t, err, "high water")
 }
 
 func rawBody(t *testing.T, data []byte) []byte {

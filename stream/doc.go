@@ -53,7 +53,10 @@
 // after the first batch of a partition that had no checkpoint, so that the
 // group never commits an offset of a partition without one; then every
 // CheckpointInterval or CheckpointEvents records, whichever comes first,
-// checked after a batch; and when the partition is revoked. A checkpoint
+// checked after a batch, but no sooner than 19 times the time the last
+// checkpoint took, so that a large state costs at most 5% of the
+// partition's time (and a takeover then replays more records); and when
+// the partition is revoked. A checkpoint
 // is always written after the alerts of the records it reflects were
 // acknowledged, so it never runs ahead of them, and never after a batch
 // failed once the engines had taken it (those records come again).
@@ -73,15 +76,16 @@
 // the state topic's max.message.bytes, is not written: an error is logged
 // with its size and the previous checkpoint stays, so a restart replays
 // more records. The same happens when producing the checkpoint fails.
-// Open groups cost about 2.4 MB of checkpoint per 10,000 groups of three
-// sshd failures each (BenchmarkCheckpoint), so Kafka's default limit of
-// 1 MiB holds about 4,000 such groups per partition.
+// Open groups cost about 2.1 MB of checkpoint per 10,000 groups of three
+// sshd failures each, written in about 35 ms (BenchmarkCheckpoint), so
+// Kafka's default limit of 1 MiB holds about 4,500 such groups per
+// partition.
 //
 // The record value is:
 //
 //	offset  size  field
 //	0       4     magic "TKCP"
-//	4       1     version, 1
+//	4       1     version, 2 (version 1 lacks the last three fields)
 //	5       ...   gzip stream of the body
 //
 // The body is a sequence of fields in this order; uvarint and varint are
@@ -98,6 +102,12 @@
 //	           uvarint  number of origins, then per origin:
 //	                      varint origin partition, varint highest origin offset seen
 //	           bytes    the engine snapshot (engine.Engine.Snapshot)
+//	varint   highest event time read (events partitions; else 0)
+//	uvarint  number of progress marks, then per mark:
+//	           varint origin partition, varint event time, byte flags (1 = idle)
+//	uvarint  number of held copies, then per copy:
+//	           string key set, varint origin partition, varint origin offset,
+//	           bytes the event (wire.AppendEvent)
 //
 // A reader refuses another magic and a newer version with an error that
 // says so; a partition whose checkpoint cannot be read starts as if it had
@@ -118,21 +128,43 @@
 //
 // Windows run on event time, and each partition's engine sees its records
 // in offset order. Copies from several events partitions interleave on a
-// repartition partition in the order the partitions were handled, not in
-// event time. In a live stream the partitions are at most a few batches
-// apart and the engine's windows absorb that (see package engine), though
-// which events fill a window first, and so an alert's evidence and ID,
-// may differ from a single process reading the same input in file order;
-// the incidents (one per rule and group) are the same. When members catch
-// up on a backlog, one events partition can run far ahead of another in
-// event time: a rekeyed rule then sees events older than its window's
-// newest by more than the window and ignores them, so it may miss or split
-// attacks that a single process would report.
+// repartition partition in the order the partitions were handled, which
+// on a backlog can be hours apart in event time; a window fed that way
+// would ignore the older events as too late. So the repartition side
+// merges its input on event time, as a single process reading the logs
+// in order would see it:
 //
-// Shortcoming: aligning the repartition input on event time would need
-// each events partition to publish its event-time progress to every
-// repartition partition, and the repartition side to hold copies until
-// every origin partition has passed their time; that is not built. Rules
-// that group on the first key field (the built-in SSH rules) are not
-// affected.
+//   - After each batch that produced copies or alerts, an events
+//     partition sends a progress marker (header tocsin-type=progress/1,
+//     tocsin-origin=<partition>:<last offset>) to every repartition
+//     partition, after the batch's copies: the highest event time it has
+//     read. When a fetch finds it caught up, it sends one marker flagged
+//     idle, meaning "do not wait for me".
+//   - A repartition partition holds each copy until every events
+//     partition has reported progress at or past the copy's event time,
+//     then feeds the due copies to their engines ordered by event time
+//     (then origin partition and offset). An events partition that is
+//     idle, or has sent nothing for Options.ReorderWait (its member died
+//     or a rebalance is under way; at start-up, one not heard from yet),
+//     is not waited for; a copy of it that comes later is fed at once,
+//     and the window treats it as it treats late events. At most
+//     Options.ReorderMaxHeld copies are held; beyond that the oldest are
+//     fed at once and counted in tocsin_stream_reorder_forced_total.
+//   - The held copies and the progress last heard of each events
+//     partition are part of the repartition partition's checkpoint, and
+//     an events partition's checkpoint keeps its highest event time, so
+//     a restart resumes the merge where it was.
+//
+// The marker value is a varint (encoding/binary, zig-zag) of the event
+// time in Unix nanoseconds, then one flags byte (1 = idle).
+//
+// Within one events partition the order is the topic's: events of one
+// partition that are out of event time order reach the windows as they
+// would in a single process reading them in that order. Rules grouped on
+// the first key field never pass through the repartition topic.
+//
+// The wait is on the wall clock, so held copies are not released at the
+// same record when a partition replays after a crash: an alert may then
+// be produced again with other evidence, and ticketing attaches it to the
+// incident the first one opened.
 package stream

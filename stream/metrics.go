@@ -9,15 +9,18 @@ import (
 )
 
 type metrics struct {
-	checkpoints      *prometheus.CounterVec
-	checkpointBytes  *prometheus.GaugeVec
-	checkpointErrors *prometheus.CounterVec
-	restoreSeconds   prometheus.Histogram
-	repartitioned    *prometheus.CounterVec
-	duplicates       *prometheus.CounterVec
-	replayed         *prometheus.CounterVec
-	badRecords       *prometheus.CounterVec
-	partitions       *prometheus.GaugeVec
+	checkpoints       *prometheus.CounterVec
+	checkpointBytes   *prometheus.GaugeVec
+	checkpointErrors  *prometheus.CounterVec
+	restoreSeconds    prometheus.Histogram
+	checkpointSeconds prometheus.Histogram
+	repartitioned     *prometheus.CounterVec
+	duplicates        *prometheus.CounterVec
+	replayed          *prometheus.CounterVec
+	badRecords        *prometheus.CounterVec
+	partitions        *prometheus.GaugeVec
+	reorderHeld       *prometheus.GaugeVec
+	reorderForced     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,6 +40,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		restoreSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tocsin_stream_restore_seconds",
 			Help:    "Time to decode a partition's checkpoint and restore its engines on assignment.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}),
+		checkpointSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tocsin_stream_checkpoint_seconds",
+			Help:    "Time to snapshot, encode and produce a partition's checkpoint, during which the partition waits.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}),
 		repartitioned: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,12 +67,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "tocsin_stream_partitions",
 			Help: "Partitions assigned to this member, by topic.",
 		}, []string{"topic"}),
+		reorderHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tocsin_stream_reorder_held_copies",
+			Help: "Repartition copies held until every events partition has passed their event time, by repartition partition.",
+		}, []string{"partition"}),
+		reorderForced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tocsin_stream_reorder_forced_total",
+			Help: "Held repartition copies fed before every events partition had passed their event time, because more than the limit were held.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.checkpoints, m.checkpointBytes, m.checkpointErrors, m.restoreSeconds,
-		m.repartitioned, m.duplicates, m.replayed, m.badRecords, m.partitions} {
+	for _, c := range []prometheus.Collector{m.checkpoints, m.checkpointBytes, m.checkpointErrors, m.restoreSeconds, m.checkpointSeconds,
+		m.repartitioned, m.duplicates, m.replayed, m.badRecords, m.partitions, m.reorderHeld, m.reorderForced} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -21,6 +21,8 @@ import (
 // to one partition must reach it in the order given, across calls too.
 type Producer interface {
 	Produce(ctx context.Context, msgs []kafkabus.Message) error
+	// Partitions returns the partition count of a topic.
+	Partitions(ctx context.Context, topic string) (int, error)
 }
 
 // Options configure a Runner.
@@ -40,10 +42,12 @@ type Options struct {
 	// Rules is the rule set to run. Required.
 	Rules *rules.Set
 	// Engine is the template of every partition's engine: EvidenceLimit,
-	// MaxGroupsPerRule, Lateness, FutureTolerance and Now are used as
-	// given; Rules, Alerts, Shards (1: each partition is one goroutine),
-	// Logger and Registerer are set by the Runner. MaxGroupsPerRule holds
-	// per partition engine.
+	// Lateness, FutureTolerance and Now are used as given; Rules, Alerts,
+	// Shards (1: each partition is one goroutine), Logger and Registerer
+	// are set by the Runner. MaxGroupsPerRule (default 100000) is shared
+	// out over the topic's partitions, at least MinGroupsPerPartition each,
+	// so that a member holding every partition keeps about as many groups
+	// per rule as one engine would.
 	Engine engine.Options
 	// Consumer is the template of the consumer group: MaxBatch, MaxWait,
 	// the session timings and CommitInterval are used as given; GroupID,
@@ -52,6 +56,8 @@ type Options struct {
 	// CheckpointInterval is the longest time between two checkpoints of a
 	// busy partition (default 10s); CheckpointEvents the most records
 	// between two (default 200000). Both are checked after each batch.
+	// A partition whose state is so large that checkpoints take long
+	// writes them less often: at most 5% of its time goes to them.
 	CheckpointInterval time.Duration
 	CheckpointEvents   int
 	// CheckpointMaxBytes is the largest checkpoint record written; set it
@@ -59,6 +65,16 @@ type Options struct {
 	// Producer send records that large. Default 1000000, under Kafka's
 	// default limit of 1 MiB.
 	CheckpointMaxBytes int
+	// ReorderWait is how long a repartition partition waits for an events
+	// partition that stopped reporting its progress (its member died, or
+	// a rebalance is under way) before feeding the copies of the others
+	// without it; copies are delayed by up to this much meanwhile.
+	// Default 15s; negative feeds copies as they arrive, in event time
+	// order within each batch only.
+	ReorderWait time.Duration
+	// ReorderMaxHeld bounds the copies a repartition partition holds;
+	// beyond it the oldest are fed at once. Default 100000.
+	ReorderMaxHeld int
 	// Producer sends alerts, repartition copies and checkpoints (each
 	// message names its topic). Required.
 	Producer Producer
@@ -74,6 +90,10 @@ const (
 	DefaultCheckpointInterval = 10 * time.Second
 	DefaultCheckpointEvents   = 200_000
 	DefaultCheckpointMaxBytes = 1_000_000
+	DefaultReorderWait        = 15 * time.Second
+	DefaultMaxGroupsPerRule   = 100_000
+	MinGroupsPerPartition     = 1000
+	DefaultReorderMaxHeld     = 100_000
 )
 
 // withDefaults checks opts and fills in the defaults; the error lists
@@ -112,6 +132,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Producer == nil {
 		errs = append(errs, errors.New("no producer (Producer)"))
 	}
+	if o.ReorderMaxHeld < 0 {
+		errs = append(errs, fmt.Errorf("reorder max held %d must not be negative", o.ReorderMaxHeld))
+	}
 	if o.CheckpointInterval < 0 || o.CheckpointEvents < 0 || o.CheckpointMaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("checkpoint interval %s, events %d and max bytes %d must not be negative",
 			o.CheckpointInterval, o.CheckpointEvents, o.CheckpointMaxBytes))
@@ -127,6 +150,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CheckpointMaxBytes == 0 {
 		o.CheckpointMaxBytes = DefaultCheckpointMaxBytes
+	}
+	if o.Engine.MaxGroupsPerRule <= 0 {
+		o.Engine.MaxGroupsPerRule = DefaultMaxGroupsPerRule
+	}
+	if o.ReorderWait == 0 {
+		o.ReorderWait = DefaultReorderWait
+	}
+	if o.ReorderMaxHeld == 0 {
+		o.ReorderMaxHeld = DefaultReorderMaxHeld
 	}
 	return o, nil
 }

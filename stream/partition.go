@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -75,6 +76,8 @@ type partition struct {
 	next, ckptNext int64
 	sinceCkpt      int
 	lastCkpt       time.Time
+	// ckptCost is how long the last checkpoint took.
+	ckptCost time.Duration
 	// diverged is set when a batch failed after the engines took it: the
 	// windows then hold records beyond next, which are delivered again, so
 	// this state must not be checkpointed.
@@ -83,6 +86,22 @@ type partition struct {
 	// that had none, so that the group never commits an offset of a
 	// partition without a checkpoint to restore its windows from.
 	firstDue bool
+	// dirty is set when the state moved since the last checkpoint.
+	dirty bool
+
+	// hwm is the highest event time an events partition has read, sent
+	// to the repartition partitions in progress markers; idleSent is set
+	// once they were told that the partition caught up.
+	hwm      int64
+	idleSent bool
+	// groupCap is the partition's share of Engine.MaxGroupsPerRule.
+	groupCap int
+	// ro holds a repartition partition's copies until they are due.
+	ro        reorder
+	due       []heldCopy
+	heldGauge prometheus.Gauge
+	// heldReported is the count last added to Runner.held.
+	heldReported int
 
 	repartitioned map[string]prometheus.Counter // by key set
 	duplicates    map[string]prometheus.Counter
@@ -129,6 +148,11 @@ func newPartition(r *Runner, topic string, part int, repart bool) *partition {
 		duplicates:    map[string]prometheus.Counter{},
 		replayed:      r.m.replayed.WithLabelValues(topic),
 		bad:           r.m.badRecords.WithLabelValues(topic),
+		hwm:           math.MinInt64,
+	}
+	p.ro.since = time.Now()
+	if repart {
+		p.heldGauge = r.m.reorderHeld.WithLabelValues(strconv.Itoa(part))
 	}
 	return p
 }
@@ -144,6 +168,7 @@ func (p *partition) unitFor(keySet string, set *rules.Set) (*unit, error) {
 	eo.Rules = set
 	eo.Alerts = &p.sink
 	eo.Shards = 1
+	eo.MaxGroupsPerRule = p.groupCap
 	eo.Logger = p.log.With().Str("keyset", keySet).Logger()
 	eo.Registerer = reg
 	eng, err := engine.New(eo)
@@ -164,6 +189,8 @@ func (p *partition) dropUnit(u *unit) {
 
 // close releases the engines and their metric series.
 func (p *partition) close() {
+	p.ro.held = nil
+	p.reportHeld()
 	for _, u := range p.units {
 		p.dropUnit(u)
 	}
@@ -213,6 +240,34 @@ func (p *partition) restore(rec []byte) (int64, error) {
 			u.origins[k] = v
 		}
 	}
+	if c.HighWater > p.hwm {
+		p.hwm = c.HighWater
+	}
+	now := time.Now()
+	for _, m := range c.Marks {
+		p.ro.note(m.Origin, m.HighWater, m.Idle, now)
+	}
+	dropped := 0
+	for _, h := range c.Held {
+		ks := p.plan.byName[h.KeySet]
+		if !p.repart || ks == nil {
+			dropped++
+			continue
+		}
+		u, err := p.unitFor(ks.name, ks.rules)
+		if err != nil {
+			return 0, err
+		}
+		ev := new(schemas.Event)
+		if err := wire.DecodeEvent(h.Event, ev); err != nil {
+			return 0, fmt.Errorf("held copy %d:%d: %w", h.Origin, h.Offset, err)
+		}
+		p.ro.hold(heldCopy{ts: ev.Timestamp.UnixNano(), arrived: now, origin: h.Origin, offset: h.Offset, u: u, ev: ev})
+	}
+	p.reportHeld()
+	if dropped > 0 {
+		p.log.Warn().Int("copies", dropped).Msg("checkpoint holds waiting copies for key sets no rule uses any more; they are dropped")
+	}
 	return c.Next, nil
 }
 
@@ -249,10 +304,7 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	if err := p.applyPlan(); err != nil {
 		return -1, err
 	}
-	p.out = p.out[:0]
-	clear(p.hdrs)
-	p.hdrs = p.hdrs[:0]
-	p.arena = p.arena[:0]
+	p.resetOut()
 	p.copies = append(p.copies[:0], make([]int, len(p.plan.keysets))...)
 	if cap(p.evs) < len(msgs) {
 		p.evs = make([]schemas.Event, len(msgs))
@@ -268,6 +320,9 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	}
 	if err == nil && k < len(msgs) {
 		err = p.run(ctx, msgs[k:], k, false)
+		if err == nil && !p.repart && len(p.plan.keysets) > 0 && p.r.opts.ReorderWait >= 0 {
+			err = p.queueMarkers(ctx, msgs[len(msgs)-1].Offset, false)
+		}
 	}
 	if err == nil && len(p.out) > 0 {
 		err = p.r.opts.Producer.Produce(ctx, p.out)
@@ -287,7 +342,8 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	}
 	p.next = msgs[len(msgs)-1].Offset + 1
 	p.sinceCkpt += len(msgs)
-	if p.firstDue || p.sinceCkpt >= p.r.opts.CheckpointEvents || time.Since(p.lastCkpt) >= p.r.opts.CheckpointInterval {
+	p.dirty, p.idleSent = true, false
+	if p.checkpointDue() {
 		p.checkpoint(ctx)
 	}
 	if p.r.onHandled != nil {
@@ -310,7 +366,7 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 func (p *partition) run(ctx context.Context, msgs []kafkabus.Message, base int, replay bool) error {
 	var err error
 	if p.repart {
-		err = p.runRepartition(ctx, msgs, base)
+		err = p.runRepartition(ctx, msgs)
 	} else {
 		err = p.runEvents(ctx, msgs, base, replay)
 	}
@@ -350,6 +406,9 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 		if !ok {
 			continue
 		}
+		if ts := ev.Timestamp.UnixNano(); ts > p.hwm {
+			p.hwm = ts
+		}
 		p.ptrs = append(p.ptrs, ev)
 		if !replay {
 			p.route(&msgs[i], ev)
@@ -360,16 +419,24 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 	return err
 }
 
-// runRepartition feeds each copy to its key set's engine, in topic order.
-//
-// Shortcoming: topic order is the order in which the events partitions
-// were handled, not event time; a member catching up on a backlog can
-// feed a window events far older than its newest, which the window then
-// ignores. Holding copies until every events partition has passed their
-// event time would fix that; see Ordering in the package doc.
-func (p *partition) runRepartition(ctx context.Context, msgs []kafkabus.Message, base int) error {
+// runRepartition notes the progress markers among msgs, holds the copies
+// (dropping those delivered again) and feeds the copies that are due to
+// their key sets' engines in event time order.
+func (p *partition) runRepartition(ctx context.Context, msgs []kafkabus.Message) error {
+	now := time.Now()
 	for i := range msgs {
 		m := &msgs[i]
+		if bytes.Equal(m.Header(wire.HeaderType), typeProgress) {
+			op, _, ok1 := parseOrigin(m.Header(HeaderOrigin))
+			hwm, idle, ok2 := decodeMarker(m.Value)
+			if !ok1 || !ok2 {
+				p.bad.Inc()
+				p.noisy.Warn().Int64("offset", m.Offset).Msg("unreadable progress marker; skipped")
+				continue
+			}
+			p.ro.note(op, hwm, idle, now)
+			continue
+		}
 		name := m.Header(HeaderKeySet)
 		ks := p.plan.byName[string(name)]
 		if ks == nil {
@@ -380,31 +447,26 @@ func (p *partition) runRepartition(ctx context.Context, msgs []kafkabus.Message,
 		if err != nil {
 			return err
 		}
-		if op, oo, ok := parseOrigin(m.Header(HeaderOrigin)); ok {
+		op, oo, hasOrigin := parseOrigin(m.Header(HeaderOrigin))
+		if hasOrigin {
 			if seen, had := u.origins[op]; had && oo <= seen {
 				p.counter(p.duplicates, p.r.m.duplicates, ks.name).Inc()
 				continue
 			}
 			u.origins[op] = oo
 		}
-		ev := &p.evs[base+i]
+		// Held copies outlive the batch, whose buffers are reused.
+		ev := new(schemas.Event)
 		ok, err := p.decode(m, ev)
 		if err != nil {
-			p.clearBatches()
 			return err
 		}
 		if !ok {
 			continue
 		}
-		u.batch = append(u.batch, ev)
+		p.ro.hold(heldCopy{ts: ev.Timestamp.UnixNano(), arrived: now, origin: op, offset: oo, u: u, ev: ev})
 	}
-	var err error
-	for _, u := range p.units {
-		if len(u.batch) > 0 && err == nil {
-			err = u.eng.Handle(ctx, u.batch)
-		}
-	}
-	p.clearBatches()
+	_, err := p.release(ctx)
 	return err
 }
 
@@ -564,6 +626,24 @@ func parseUint(b []byte, limit int64) (int64, bool) {
 	return n, true
 }
 
+// checkpointBudget bounds the share of a partition's time spent writing
+// checkpoints: after one that took d, the next waits at least
+// checkpointBudget*d, whatever CheckpointInterval and CheckpointEvents say.
+// Runner.budget holds it; tests set 0.
+const checkpointBudget = 19 // at most 5% of the time
+
+// checkpointDue reports whether a checkpoint is due after a batch.
+func (p *partition) checkpointDue() bool {
+	if p.firstDue {
+		return true
+	}
+	since := time.Since(p.lastCkpt)
+	if since < time.Duration(p.r.budget)*p.ckptCost {
+		return false
+	}
+	return p.sinceCkpt >= p.r.opts.CheckpointEvents || since >= p.r.opts.CheckpointInterval
+}
+
 // checkpoint saves the partition's state with its next offset. A failure
 // is logged and counted; the previous checkpoint stays in place, and a
 // first checkpoint that Kafka refused stays due.
@@ -571,7 +651,12 @@ func (p *partition) checkpoint(ctx context.Context) {
 	first := p.firstDue
 	p.firstDue = false
 	p.sinceCkpt = 0
-	p.lastCkpt = time.Now()
+	began := time.Now()
+	p.lastCkpt = began
+	defer func() {
+		p.ckptCost = time.Since(began)
+		p.r.m.checkpointSeconds.Observe(p.ckptCost.Seconds())
+	}()
 	if p.diverged {
 		p.noisy.Warn().Int64("checkpoint_offset", p.ckptNext).Int64("offset", p.next).
 			Msg("a batch failed after the engines took it; no checkpoint until the partition is assigned again, the previous one stays")
@@ -605,6 +690,21 @@ func (p *partition) checkpoint(ctx context.Context) {
 			c.Rules[r.Spec.ID] = r.Hash
 		}
 	}
+	c.HighWater = p.hwm
+	if p.hwm == math.MinInt64 {
+		c.HighWater = 0
+	}
+	for i, m := range p.ro.marks {
+		if m.known {
+			c.Marks = append(c.Marks, markState{Origin: int32(i), HighWater: m.hwm, Idle: m.idle})
+		}
+	}
+	var evbuf []byte
+	for _, h := range p.ro.held {
+		start := len(evbuf)
+		evbuf = wire.AppendEvent(evbuf, h.ev)
+		c.Held = append(c.Held, heldState{KeySet: h.u.keySet, Origin: h.origin, Offset: h.offset, Event: evbuf[start:len(evbuf):len(evbuf)]})
+	}
 	data, err := encodeCheckpoint(nil, &c)
 	if err != nil {
 		p.checkpointFailed(err, 0)
@@ -629,6 +729,7 @@ func (p *partition) checkpoint(ctx context.Context) {
 		return
 	}
 	p.ckptNext = p.next
+	p.dirty = false
 	p.r.m.checkpoints.WithLabelValues(p.topic).Inc()
 	p.r.m.checkpointBytes.WithLabelValues(p.topic, strconv.Itoa(p.part)).Set(float64(len(data)))
 }
@@ -646,11 +747,14 @@ func (p *partition) Revoke(ctx context.Context) {
 	defer func() {
 		p.close()
 		p.r.m.checkpointBytes.DeleteLabelValues(p.topic, strconv.Itoa(p.part))
+		if p.repart {
+			p.r.m.reorderHeld.DeleteLabelValues(strconv.Itoa(p.part))
+		}
 		p.r.m.partitions.WithLabelValues(p.topic).Dec()
 		p.r.assigned.Add(-1)
 		p.r.cache.invalidate()
 	}()
-	if p.next == p.ckptNext {
+	if !p.dirty {
 		return
 	}
 

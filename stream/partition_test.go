@@ -27,6 +27,7 @@ type fakeProducer struct {
 	msgs      []kafkabus.Message
 	fail      error
 	failTopic string
+	parts     map[string]int
 }
 
 func (f *fakeProducer) Produce(_ context.Context, msgs []kafkabus.Message) error {
@@ -42,13 +43,23 @@ func (f *fakeProducer) Produce(_ context.Context, msgs []kafkabus.Message) error
 		}
 	}
 	for _, m := range msgs {
-		c := kafkabus.Message{Topic: m.Topic, Key: clone(m.Key), Value: clone(m.Value)}
+		c := kafkabus.Message{Topic: m.Topic, Key: clone(m.Key), Value: clone(m.Value), Partition: m.Partition, Direct: m.Direct}
 		for _, h := range m.Headers {
 			c.Headers = append(c.Headers, kafkabus.Header{Key: h.Key, Value: clone(h.Value)})
 		}
 		f.msgs = append(f.msgs, c)
 	}
 	return nil
+}
+
+// Partitions reports parts[topic], or 1.
+func (f *fakeProducer) Partitions(_ context.Context, topic string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.parts[topic]; ok {
+		return n, nil
+	}
+	return 1, nil
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -96,13 +107,15 @@ type state struct {
 	reads int
 }
 
-func (s *state) read(context.Context) (map[string][]byte, error) {
+func (s *state) read(_ context.Context, want map[string]bool) (map[string][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
 	out := map[string][]byte{}
 	for k, v := range s.recs {
-		out[k] = v
+		if want == nil || want[k] {
+			out[k] = v
+		}
 	}
 	return out, nil
 }
@@ -128,6 +141,8 @@ func newUnitRunner(t testing.TB, set *rules.Set, prod *fakeProducer, st *state, 
 		Rules:    set,
 		Producer: prod,
 		Engine:   engine.Options{Now: func() time.Time { return time.Unix(0, 0) }},
+		// Copies are fed as they arrive; reorder tests set their own.
+		ReorderWait: -1,
 		// Checkpoints only when a test asks (Revoke) unless it lowers these.
 		CheckpointInterval: time.Hour,
 		CheckpointEvents:   1 << 30,
@@ -356,6 +371,7 @@ func TestCheckpointCadenceAndLimit(t *testing.T) {
 	prod, st := &fakeProducer{}, &state{}
 	r := newUnitRunner(t, set, prod, st, nil)
 	r.opts.CheckpointEvents = 3
+	r.budget = 0 // however fast the checkpoints, by the count alone
 	pc, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
 	require.NoError(t, err)
 	for i := range 7 {
@@ -382,8 +398,25 @@ func TestCheckpointCadenceAndLimit(t *testing.T) {
 	require.Empty(t, prod.take("st"))
 	require.Equal(t, 1.0, value(t, r.m.checkpointErrors.WithLabelValues("ev")))
 
-	// A refused produce is the same.
+	// A checkpoint that took long delays the next, whatever the count.
 	r.opts.CheckpointMaxBytes = DefaultCheckpointMaxBytes
+	r.budget = checkpointBudget
+	p := pc.(*partition)
+	p.lastCkpt, p.ckptCost = time.Now(), time.Hour
+	for i := 10; i < 14; i++ {
+		_, err := pc.Handle(ctx, records(int64(i), failure(i, "10.2.0.1", "")))
+		require.NoError(t, err)
+	}
+	require.Empty(t, prod.take("st"), "not before 19 hours")
+	p.lastCkpt = time.Now().Add(-20 * time.Hour)
+	_, err = pc.Handle(ctx, records(14, failure(14, "10.2.0.1", "")))
+	require.NoError(t, err)
+	require.Len(t, prod.take("st"), 1)
+	require.Less(t, p.ckptCost, time.Minute, "the cost is measured again")
+
+	// A refused produce is the same.
+	_, err = pc.Handle(ctx, records(15, failure(15, "10.2.0.1", "")))
+	require.NoError(t, err)
 	prod.fail = fmt.Errorf("broker says no")
 	pc.Revoke(ctx)
 	require.Equal(t, 2.0, value(t, r.m.checkpointErrors.WithLabelValues("ev")))
@@ -662,4 +695,56 @@ func TestNoCommitBeforeAFirstCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(4), next)
 	require.Empty(t, prod.take("st"), "later checkpoints follow the interval again")
+}
+
+// TestAssignedKeepsOnlyOwnCheckpoints: told the generation's assignment,
+// the member keeps only its own partitions' checkpoints from the read.
+func TestAssignedKeepsOnlyOwnCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	st := &state{recs: map[string][]byte{"g/ev/0": []byte("a"), "g/ev/1": []byte("b"), "g/rp/0": []byte("c"), "other/ev/0": []byte("d")}}
+	r := newUnitRunner(t, loadRuleText(t, unitRules), &fakeProducer{}, st, nil)
+	r.Assigned(ctx, map[string][]int{"ev": {1}, "rp": {0}})
+	rec, found, err := r.cache.get(ctx, "g/ev/1", r.readState)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "b", string(rec))
+	require.Equal(t, map[string][]byte{"g/rp/0": []byte("c")}, r.cache.recs, "nothing of other members is kept")
+	// An assignment it was not told of reads everything again.
+	rec, found, err = r.cache.get(ctx, "g/ev/0", r.readState)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "a", string(rec))
+	require.Equal(t, 2, st.reads)
+}
+
+// TestGroupCapIsShared: MaxGroupsPerRule is shared out over the topic's
+// partitions, with a floor.
+func TestGroupCapIsShared(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{parts: map[string]int{"ev": 8, "rp": 100}}
+	reg := prometheus.NewRegistry()
+	r := newUnitRunner(t, loadRuleText(t, unitRules), prod, &state{}, reg)
+	r.opts.Engine.MaxGroupsPerRule = 16000
+	pc, _, err := r.Assign(ctx, "ev", 3, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	require.Equal(t, 2000, pc.(*partition).groupCap)
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	require.Equal(t, MinGroupsPerPartition, rc.(*partition).groupCap)
+	// The engines get it: a 2001st source evicts the least recent.
+	var evs []*schemas.Event
+	for i := range 2001 {
+		evs = append(evs, failure(i, fmt.Sprintf("10.3.%d.%d", i/256, i%256), ""))
+	}
+	_, err = pc.Handle(ctx, records(0, evs...))
+	require.NoError(t, err)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	dropped := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "tocsin_engine_groups_dropped_total" {
+			dropped = mf.Metric[0].GetCounter().GetValue()
+		}
+	}
+	require.Equal(t, 1.0, dropped)
 }

@@ -26,10 +26,15 @@ type Runner struct {
 	plan atomic.Pointer[plan]
 
 	assigned atomic.Int64
-	cache    checkpointCache
+	// budget is checkpointBudget, grace reorderGrace; tests change them.
+	budget int
+	grace  time.Duration
+	// held counts the repartition copies held by this member's partitions.
+	held  atomic.Int64
+	cache checkpointCache
 	// readState reads the group's checkpoints: readCheckpoints, or a
 	// stand-in in tests.
-	readState func(context.Context) (map[string][]byte, error)
+	readState func(context.Context, map[string]bool) (map[string][]byte, error)
 
 	// onHandled, when set (tests and benchmarks), is called after each
 	// batch with the offset the partition returned for commit.
@@ -52,6 +57,8 @@ func New(opts Options) (*Runner, error) {
 		m:    m,
 	}
 	r.cache.maxAge = cacheMaxAge
+	r.budget = checkpointBudget
+	r.grace = reorderGrace
 	r.readState = r.readCheckpoints
 	r.setPlan(newPlan(opts.Rules, opts.KeyFields))
 	return r, nil
@@ -117,7 +124,13 @@ func (r *Runner) Assign(ctx context.Context, topic string, partition int, commit
 	default:
 		return nil, 0, fmt.Errorf("cannot consume topic %q: the stream engine reads only %q and %q", topic, r.opts.EventsTopic, r.opts.RepartitionTopic)
 	}
+	parts, err := r.opts.Producer.Partitions(ctx, topic)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot read the partition count of %s: %w", topic, err)
+	}
+	groupCap := max(r.opts.Engine.MaxGroupsPerRule/max(parts, 1), MinGroupsPerPartition)
 	p := newPartition(r, topic, partition, repart)
+	p.groupCap = groupCap
 	log := p.log.With().Int64("committed", committed).Logger()
 
 	key := r.checkpointKey(topic, partition)
@@ -138,10 +151,21 @@ func (r *Runner) Assign(ctx context.Context, topic string, partition int, commit
 			log.Error().Err(rerr).Int("bytes", len(rec)).Msg("cannot restore the partition's checkpoint; its windows start empty at the committed offset")
 			p.close()
 			p = newPartition(r, topic, partition, repart)
+			p.groupCap = groupCap
 		} else {
 			start, restored = next, true
 			log.Info().Int64("checkpoint_offset", next).Int("bytes", len(rec)).Dur("restore", dur).Msg("partition restored from its checkpoint")
 		}
+	}
+	if repart && r.opts.ReorderWait >= 0 {
+		// Every events partition is waited for, also one not heard from
+		// yet, for up to ReorderWait.
+		n, err := r.opts.Producer.Partitions(ctx, r.opts.EventsTopic)
+		if err != nil {
+			p.close()
+			return nil, 0, fmt.Errorf("cannot read the partition count of %s: %w", r.opts.EventsTopic, err)
+		}
+		p.ro.expect(n)
 	}
 	if !found && committed >= 0 {
 		log.Warn().Msg("no checkpoint for this partition: its windows start empty, so attacks in progress before the committed offset are counted from here on")
@@ -158,12 +182,28 @@ func (r *Runner) Assign(ctx context.Context, topic string, partition int, commit
 	return p, start, nil
 }
 
+// Assigned implements kafkabus.AssignmentObserver: the next read of the
+// state topic keeps only the checkpoints of these partitions.
+func (r *Runner) Assigned(_ context.Context, partitions map[string][]int) {
+	want := map[string]bool{}
+	for topic, parts := range partitions {
+		for _, p := range parts {
+			want[r.checkpointKey(topic, p)] = true
+		}
+	}
+	r.cache.expect(want)
+}
+
 // readCheckpoints reads the newest checkpoint of every partition of this
-// group from the state topic.
-func (r *Runner) readCheckpoints(ctx context.Context) (map[string][]byte, error) {
+// group from the state topic, or of the partitions in want when it is
+// not nil.
+func (r *Runner) readCheckpoints(ctx context.Context, want map[string]bool) (map[string][]byte, error) {
 	prefix := []byte(r.opts.Group + "/")
 	start := time.Now()
 	recs, err := kafkabus.ReadLatest(ctx, r.opts.Kafka, r.opts.StateTopic, func(key []byte) bool {
+		if want != nil {
+			return want[string(key)]
+		}
 		return len(key) > len(prefix) && string(key[:len(prefix)]) == string(prefix)
 	})
 	if err != nil {
@@ -188,24 +228,33 @@ const cacheMaxAge = 30 * time.Second
 // checkpointCache holds the state topic's checkpoints, read once per
 // generation: at the first assignment after a revocation (or after
 // maxAge). Each entry is handed out once, since a partition is assigned
-// once per generation.
-//
-// Shortcoming: the read keeps every partition's checkpoint of the group,
-// other members' included, until the generation ends, because the
-// handler is not told the whole assignment up front; with large states
-// on many partitions that is a memory peak at each rebalance.
+// once per generation. When the group told the whole assignment first
+// (expect), only the checkpoints of the member's partitions are kept.
 type checkpointCache struct {
 	mu     sync.Mutex
 	recs   map[string][]byte
+	want   map[string]bool
 	readAt time.Time
 	maxAge time.Duration
 }
 
-func (c *checkpointCache) get(ctx context.Context, key string, read func(context.Context) (map[string][]byte, error)) ([]byte, bool, error) {
+// expect starts a generation: the next get reads the topic again,
+// keeping the keys in want.
+func (c *checkpointCache) expect(want map[string]bool) {
+	c.mu.Lock()
+	c.recs, c.want = nil, want
+	c.mu.Unlock()
+}
+
+func (c *checkpointCache) get(ctx context.Context, key string, read func(context.Context, map[string]bool) (map[string][]byte, error)) ([]byte, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.want != nil && !c.want[key] {
+		c.want = nil // an assignment it was not told of: read everything
+		c.recs = nil
+	}
 	if c.recs == nil || time.Since(c.readAt) > c.maxAge {
-		recs, err := read(ctx)
+		recs, err := read(ctx, c.want)
 		if err != nil {
 			return nil, false, err
 		}

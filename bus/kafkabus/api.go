@@ -16,8 +16,9 @@ type Header struct {
 }
 
 // Message is one Kafka record. Producers fill Topic (or leave it empty for
-// the producer's default topic), Key, Value and Headers; consumers receive
-// every field.
+// the producer's default topic), Key, Value and Headers, and Partition
+// with Direct to choose the partition instead of the key; consumers
+// receive every field but Direct.
 type Message struct {
 	Topic     string
 	Partition int
@@ -26,6 +27,9 @@ type Message struct {
 	Value     []byte
 	Headers   []Header
 	Time      time.Time
+	// Direct sends a produced message to Partition rather than to the
+	// partition of its key.
+	Direct bool
 }
 
 // Header returns the value of the first header named key, or nil.
@@ -72,4 +76,20 @@ type PartitionConsumer interface {
 	// ends or the group closes, after the last Handle. It may save state;
 	// the consumer is not used again.
 	Revoke(ctx context.Context)
+}
+
+// AssignmentObserver is implemented by a PartitionHandler that wants to
+// know a generation's whole assignment before its partitions' Assign
+// calls: Assigned gets, per topic, the partitions this member was given.
+type AssignmentObserver interface {
+	Assigned(ctx context.Context, partitions map[string][]int)
+}
+
+// Idler is implemented by a PartitionConsumer that acts while its
+// partition has no new records: Idle is called, from Handle's goroutine,
+// after each fetch that found nothing (at most every GroupOptions.MaxWait
+// while the partition is caught up). It returns the offset to commit, as
+// Handle does, or -1; an error is treated as Handle's.
+type Idler interface {
+	Idle(ctx context.Context) (int64, error)
 }

@@ -345,6 +345,15 @@ func (g *group) generation(ctx context.Context, gen *kafka.Generation) error {
 		ev = ev.Ints(topic, ids)
 	}
 	ev.Msg("joined the consumer group")
+	if obs, ok := g.opts.Handler.(AssignmentObserver); ok {
+		all := make(map[string][]int, len(gen.Assignments))
+		for topic, parts := range gen.Assignments {
+			for _, p := range parts {
+				all[topic] = append(all[topic], p.ID)
+			}
+		}
+		obs.Assigned(ctx, all)
+	}
 
 	c := &committer{g: g, gen: gen, done: map[tp]int64{}, pending: map[tp]int64{}}
 	var wg sync.WaitGroup
@@ -544,6 +553,18 @@ func (g *group) partition(ctx, gctx context.Context, c *committer, topic string,
 		g.fetchOut.ok()
 		b.reset()
 		if len(msgs) == 0 {
+			if idler, ok := pc.(Idler); ok {
+				off, err := idler.Idle(ctx)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return &handlerError{topic: topic, partition: pa.ID, err: fmt.Errorf("idle: %w", err)}
+				}
+				if off >= 0 {
+					c.offer(k, off)
+				}
+			}
 			continue
 		}
 		lag.Set(float64(max(r.hwm-r.offset, 0)))

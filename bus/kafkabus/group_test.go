@@ -484,3 +484,53 @@ func TestRunGroupRejectsBadOptions(t *testing.T) {
 	err = ConsumeBatches(context.Background(), Config{Brokers: []string{"k:1"}}, GroupOptions{GroupID: "g", Topics: []string{"t"}}, nil)
 	require.ErrorContains(t, err, "no batch function")
 }
+
+// idleRecorder counts Idle calls and commits an offset it is told.
+type idleRecorder struct {
+	*recorder
+	idles  int
+	commit int64
+}
+
+func (r *idleRecorder) Assign(ctx context.Context, topic string, partition int, committed int64) (PartitionConsumer, int64, error) {
+	pc, start, err := r.recorder.Assign(ctx, topic, partition, committed)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &idleConsumer{PartitionConsumer: pc, r: r}, start, nil
+}
+
+type idleConsumer struct {
+	PartitionConsumer
+	r *idleRecorder
+}
+
+func (c *idleConsumer) Idle(context.Context) (int64, error) {
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	c.r.idles++
+	return c.r.commit, nil
+}
+
+func TestGroupIdleCallsAndCommits(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	topic := newTopic(t, cfg, 1)
+	group := testkafka.Group(t, "g")
+	produceN(t, cfg, topic, 0, 10)
+	r := &idleRecorder{recorder: newRecorder("r"), commit: 7}
+	// Handle commits nothing; only Idle does.
+	r.result = func([]Message) (int64, error) { return -1, nil }
+	runUntil(t, cfg, fastGroup(group, []string{topic}, r), 30*time.Second, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.idles >= 3
+	})
+	r.mu.Lock()
+	idles := r.idles
+	r.mu.Unlock()
+	require.GreaterOrEqual(t, idles, 3)
+	seen, _ := r.snapshot()
+	require.Len(t, seen[0], 10, "every record was handled before the partition went idle")
+	require.Equal(t, map[int]int64{0: 7}, committedOffsets(t, cfg, group, topic, 1))
+}

@@ -262,7 +262,15 @@ func (p *Producer) Produce(ctx context.Context, msgs []Message) error {
 				return err
 			}
 		}
-		part := p.bal.Balance(kafka.Message{Key: m.Key}, tc.meta.partitions...)
+		var part int
+		if m.Direct {
+			if part = m.Partition; part < 0 || part >= len(tc.meta.partitions) {
+				p.releaseAll(s.list)
+				return fmt.Errorf("cannot produce message %d to %s partition %d: the topic has %d partitions", i, topic, part, len(tc.meta.partitions))
+			}
+		} else {
+			part = p.bal.Balance(kafka.Message{Key: m.Key}, tc.meta.partitions...)
+		}
 		c := tc.chunks[part]
 		if c == nil {
 			c = p.newChunk(topic, part)
@@ -437,6 +445,17 @@ func (p *Producer) topicChunks(ctx context.Context, s *produceScratch, topic str
 		tc.chunks = make([]*chunk, n)
 	}
 	return tc, nil
+}
+
+// Partitions returns the number of partitions of topic, as Produce sees
+// it (re-read at most every second), waiting while the cluster cannot be
+// reached.
+func (p *Producer) Partitions(ctx context.Context, topic string) (int, error) {
+	tm, err := p.topicMeta(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	return len(tm.partitions), nil
 }
 
 // topicMeta returns the topic's partition count as the client's cached

@@ -298,3 +298,29 @@ func TestProduceHonoursContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 5*time.Second)
 }
+
+func TestProduceDirectPartition(t *testing.T) {
+	cfg := testConfig(t)
+	topic := newTopic(t, cfg, 3)
+	p, err := NewProducer(cfg, ProducerOptions{Topic: topic})
+	require.NoError(t, err)
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n, err := p.Partitions(ctx, topic)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	// One key to every partition, whatever its hash says.
+	var msgs []Message
+	for part := range 3 {
+		msgs = append(msgs, Message{Key: []byte("same"), Value: []byte{byte('a' + part)}, Partition: part, Direct: true})
+	}
+	require.NoError(t, p.Produce(ctx, msgs))
+	err = p.Produce(ctx, []Message{{Key: []byte("x"), Partition: 3, Direct: true}})
+	require.ErrorContains(t, err, "partition 3: the topic has 3 partitions")
+	got := readAll(t, cfg, topic)
+	for part := range 3 {
+		require.Len(t, got[part], 1, "partition %d", part)
+		require.Equal(t, []byte{byte('a' + part)}, got[part][0].Value)
+	}
+}

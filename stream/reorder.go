@@ -1,0 +1,311 @@
+package stream
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/bus/kafkabus"
+	"github.com/tocsin-siem/tocsin/schemas"
+	"github.com/tocsin-siem/tocsin/schemas/wire"
+)
+
+// TypeProgress is the wire.HeaderType value of progress markers: an
+// events partition tells every repartition partition how far it got in
+// event time (see Ordering in the package doc).
+const TypeProgress = "progress/1"
+
+var typeProgress = []byte(TypeProgress)
+
+// Progress marker value: varint event time (Unix nanoseconds, the
+// highest the origin partition has read), then one flags byte.
+const markerIdle = 1 // the origin partition is caught up and waits for records
+
+func appendMarker(b []byte, hwm int64, idle bool) []byte {
+	b = binary.AppendVarint(b, hwm)
+	if idle {
+		return append(b, markerIdle)
+	}
+	return append(b, 0)
+}
+
+func decodeMarker(v []byte) (hwm int64, idle bool, ok bool) {
+	hwm, n := binary.Varint(v)
+	if n <= 0 || len(v) != n+1 || v[n]&^markerIdle != 0 {
+		return 0, false, false
+	}
+	return hwm, v[n]&markerIdle != 0, true
+}
+
+// originMark is what a repartition partition knows of one events
+// partition's progress.
+type originMark struct {
+	hwm   int64 // highest event time it reported
+	known bool  // a marker arrived
+	idle  bool  // its last marker said it was caught up
+	heard time.Time
+}
+
+// reorderGrace is how long a copy waits for an idle events partition
+// that has not passed its time: one that gets records again reports its
+// progress within a fetch or two.
+const reorderGrace = time.Second
+
+// heldCopy is a repartition copy waiting for every origin partition to
+// pass its event time.
+type heldCopy struct {
+	ts      int64
+	arrived time.Time
+	origin  int32
+	offset  int64
+	u       *unit
+	ev      *schemas.Event
+}
+
+func compareHeld(a, b heldCopy) int {
+	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.origin, b.origin); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.offset, b.offset)
+}
+
+// reorder holds a repartition partition's copies until their event time
+// is safe to feed: every events partition that is still sending has
+// reported progress past it.
+type reorder struct {
+	marks []originMark // by events partition
+	// since is when the partition was assigned: an events partition not
+	// heard from yet is waited for until since+wait.
+	since  time.Time
+	held   []heldCopy
+	sorted bool
+}
+
+// expect makes room for n events partitions.
+func (o *reorder) expect(n int) {
+	if n > len(o.marks) {
+		o.marks = append(o.marks, make([]originMark, n-len(o.marks))...)
+	}
+}
+
+// note records a progress marker of origin.
+func (o *reorder) note(origin int32, hwm int64, idle bool, now time.Time) {
+	if origin < 0 {
+		return
+	}
+	o.expect(int(origin) + 1)
+	m := &o.marks[origin]
+	if !m.known || hwm > m.hwm {
+		m.hwm = hwm
+	}
+	m.known, m.idle, m.heard = true, idle, now
+}
+
+// frontier returns the event time up to which held copies may be fed:
+// the lowest progress among the events partitions that are not silent
+// for wait (math.MaxInt64 when there is none), and the same without the
+// idle ones.
+func (o *reorder) frontier(now time.Time, wait time.Duration) (all, busy int64) {
+	all, busy = math.MaxInt64, math.MaxInt64
+	for i := range o.marks {
+		m := &o.marks[i]
+		switch {
+		case !m.known:
+			if now.Sub(o.since) < wait {
+				return math.MinInt64, math.MinInt64
+			}
+		case now.Sub(m.heard) >= wait:
+		case m.idle:
+			all = min(all, m.hwm)
+		default:
+			all, busy = min(all, m.hwm), min(busy, m.hwm)
+		}
+	}
+	return all, busy
+}
+
+// take removes the copies due at now, oldest first: those every events
+// partition has passed; then those the partitions that are not idle have
+// passed, once held for grace, since an idle partition that gets records
+// again reports them a moment later; and the oldest beyond maxHeld. It
+// returns how many were forced out by maxHeld.
+func (o *reorder) take(now time.Time, wait, grace time.Duration, maxHeld int, out []heldCopy) ([]heldCopy, int) {
+	if len(o.held) == 0 {
+		return out, 0
+	}
+	if !o.sorted {
+		slices.SortStableFunc(o.held, compareHeld)
+		o.sorted = true
+	}
+	all, busy := o.frontier(now, wait)
+	n := 0
+	for n < len(o.held) {
+		h := &o.held[n]
+		if h.ts > all && (h.ts > busy || now.Sub(h.arrived) < grace) {
+			break
+		}
+		n++
+	}
+	forced := 0
+	if rest := len(o.held) - n; rest > maxHeld {
+		forced = rest - maxHeld
+		n += forced
+	}
+	out = append(out, o.held[:n]...)
+	clear(o.held[:n])
+	o.held = append(o.held[:0], o.held[n:]...)
+	return out, forced
+}
+
+// hold queues a decoded copy.
+func (o *reorder) hold(h heldCopy) {
+	if o.sorted && len(o.held) > 0 && compareHeld(o.held[len(o.held)-1], h) > 0 {
+		o.sorted = false
+	}
+	o.held = append(o.held, h)
+}
+
+// queueMarkers appends a progress marker for every repartition partition
+// to p.out, after the batch's copies.
+func (p *partition) queueMarkers(ctx context.Context, lastOffset int64, idle bool) error {
+	n, err := p.r.opts.Producer.Partitions(ctx, p.r.opts.RepartitionTopic)
+	if err != nil {
+		return fmt.Errorf("cannot send progress markers to %s: %w", p.r.opts.RepartitionTopic, err)
+	}
+	start := len(p.arena)
+	p.arena = appendMarker(p.arena, p.hwm, idle)
+	value := p.arena[start:len(p.arena):len(p.arena)]
+	start = len(p.arena)
+	p.arena = strconv.AppendInt(p.arena, int64(p.part), 10)
+	p.arena = append(p.arena, ':')
+	p.arena = strconv.AppendInt(p.arena, lastOffset, 10)
+	origin := p.arena[start:len(p.arena):len(p.arena)]
+	h := len(p.hdrs)
+	p.hdrs = append(p.hdrs,
+		kafkabus.Header{Key: wire.HeaderType, Value: typeProgress},
+		kafkabus.Header{Key: HeaderOrigin, Value: origin})
+	hdrs := p.hdrs[h:len(p.hdrs):len(p.hdrs)]
+	for i := range n {
+		p.out = append(p.out, kafkabus.Message{
+			Topic: p.r.opts.RepartitionTopic, Partition: i, Direct: true, Value: value, Headers: hdrs,
+		})
+	}
+	return nil
+}
+
+// Idle implements kafkabus.Idler. An events partition that caught up
+// tells the repartition partitions not to wait for it; a repartition
+// partition feeds the copies whose wait ended.
+func (p *partition) Idle(ctx context.Context) (int64, error) {
+	if p.repart {
+		return p.idleRepartition(ctx)
+	}
+	if p.idleSent || len(p.plan.keysets) == 0 || p.r.opts.ReorderWait < 0 {
+		return -1, nil
+	}
+	p.resetOut()
+	err := p.queueMarkers(ctx, p.next-1, true)
+	if err == nil {
+		err = p.r.opts.Producer.Produce(ctx, p.out)
+	}
+	clear(p.out)
+	if err != nil {
+		// Only a hint: the repartition side stops waiting for a silent
+		// partition after ReorderWait anyway. Tried again at the next
+		// idle fetch.
+		p.noisy.Warn().Err(err).Msg("cannot tell the repartition partitions that this partition is idle")
+		return -1, nil
+	}
+	p.idleSent = true
+	return -1, nil
+}
+
+func (p *partition) idleRepartition(ctx context.Context) (int64, error) {
+	if len(p.ro.held) == 0 {
+		return -1, nil
+	}
+	if err := p.applyPlan(); err != nil {
+		return -1, err
+	}
+	p.resetOut()
+	fed, err := p.release(ctx)
+	if err == nil && fed {
+		err = p.queueAlerts()
+	}
+	p.sink.reset()
+	if err == nil && len(p.out) > 0 {
+		if err = p.r.opts.Producer.Produce(ctx, p.out); err != nil {
+			err = fmt.Errorf("cannot produce %d alerts of %s/%d: %w", len(p.out), p.topic, p.part, err)
+		}
+	}
+	clear(p.out)
+	if err != nil {
+		p.diverged = true
+		return -1, err
+	}
+	if fed {
+		p.dirty = true
+		if time.Since(p.lastCkpt) >= p.r.opts.CheckpointInterval {
+			p.checkpoint(ctx)
+		}
+	}
+	return -1, nil
+}
+
+// release feeds the due held copies to their engines, in event time
+// order. It reports whether it fed any.
+func (p *partition) release(ctx context.Context) (bool, error) {
+	wait, maxHeld := p.r.opts.ReorderWait, p.r.opts.ReorderMaxHeld
+	if wait < 0 {
+		wait, maxHeld = 0, 0
+	}
+	var forced int
+	p.due, forced = p.ro.take(time.Now(), wait, p.r.grace, maxHeld, p.due[:0])
+	if forced > 0 {
+		p.r.m.reorderForced.Add(float64(forced))
+		p.noisy.Warn().Int("copies", forced).Int("max_held", maxHeld).
+			Msg("too many copies waiting for slower events partitions; the oldest are fed now, so rekeyed rules may see them out of order")
+	}
+	p.reportHeld()
+	if len(p.due) == 0 {
+		return false, nil
+	}
+	for i := range p.due {
+		u := p.due[i].u
+		u.batch = append(u.batch, p.due[i].ev)
+	}
+	clear(p.due)
+	var err error
+	for _, u := range p.units {
+		if len(u.batch) > 0 && err == nil {
+			err = u.eng.Handle(ctx, u.batch)
+		}
+	}
+	p.clearBatches()
+	return true, err
+}
+
+// reportHeld publishes how many copies the partition holds.
+func (p *partition) reportHeld() {
+	n := len(p.ro.held)
+	p.r.held.Add(int64(n - p.heldReported))
+	p.heldReported = n
+	if p.heldGauge != nil {
+		p.heldGauge.Set(float64(n))
+	}
+}
+
+func (p *partition) resetOut() {
+	p.out = p.out[:0]
+	clear(p.hdrs)
+	p.hdrs = p.hdrs[:0]
+	p.arena = p.arena[:0]
+}

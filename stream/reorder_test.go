@@ -1,0 +1,242 @@
+package stream
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tocsin-siem/tocsin/bus/kafkabus"
+	"github.com/tocsin-siem/tocsin/schemas"
+	"github.com/tocsin-siem/tocsin/schemas/wire"
+)
+
+// reorderRunner is a unit Runner over two events partitions and one
+// repartition partition that waits wait for silent partitions.
+func reorderRunner(t *testing.T, prod *fakeProducer, st *state, wait time.Duration) *Runner {
+	t.Helper()
+	prod.parts = map[string]int{"ev": 2, "rp": 1}
+	r := newUnitRunner(t, loadRuleText(t, unitRules), prod, st, prometheus.NewRegistry())
+	r.opts.ReorderWait = wait
+	r.grace = 0
+	return r
+}
+
+// userFailures are failed logins of alice from src, at the given
+// seconds after t0.
+func userFailures(src string, secs ...int) []*schemas.Event {
+	var out []*schemas.Event
+	for _, s := range secs {
+		ev := failure(s, src, "alice")
+		out = append(out, ev)
+	}
+	return out
+}
+
+// split separates the progress markers from the copies.
+func split(msgs []kafkabus.Message) (copies, markers []kafkabus.Message) {
+	for _, m := range msgs {
+		if string(m.Header(wire.HeaderType)) == TypeProgress {
+			markers = append(markers, m)
+		} else {
+			copies = append(copies, m)
+		}
+	}
+	return copies, markers
+}
+
+// TestReorderFeedsInEventTime: events partition 1 is handled first and
+// holds alice's failures an hour after those of partition 0. Fed in topic
+// order, the older burst would fall behind the window and be ignored;
+// held until both partitions passed their time, each burst fires.
+func TestReorderFeedsInEventTime(t *testing.T) {
+	ctx := context.Background()
+	prod, st := &fakeProducer{}, &state{}
+	r := reorderRunner(t, prod, st, time.Hour)
+
+	late, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = late.Handle(ctx, records(0, userFailures("10.0.1.1", 3600, 3601, 3602, 3603)...))
+	require.NoError(t, err)
+	early, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = early.Handle(ctx, records(0, userFailures("10.0.0.1", 0, 1, 2, 3)...))
+	require.NoError(t, err)
+
+	prod.take("al") // the local rule's, per source
+	rp := asRecords(0, prod.take("rp"))
+	copies, markers := split(rp)
+	require.Len(t, copies, 8)
+	require.Len(t, markers, 2, "one marker per batch to the one repartition partition")
+	for i, m := range markers {
+		require.True(t, m.Direct)
+		require.Equal(t, 0, m.Partition)
+		hwm, idle, ok := decodeMarker(m.Value)
+		require.True(t, ok)
+		require.False(t, idle)
+		want := t0.Add([]time.Duration{3603 * time.Second, 3 * time.Second}[i]).UnixNano()
+		require.Equal(t, want, hwm)
+		require.Equal(t, []string{"1:3", "0:3"}[i], string(m.Header(HeaderOrigin)))
+	}
+
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	// Partition 1's copies and marker: partition 0 is not heard from yet.
+	_, err = rc.Handle(ctx, rp[:5])
+	require.NoError(t, err)
+	require.Empty(t, prod.take("al"))
+	require.Equal(t, int64(4), r.held.Load())
+	// Partition 0's: its burst is due, partition 1's still waits.
+	_, err = rc.Handle(ctx, rp[5:])
+	require.NoError(t, err)
+	alerts := alertsOf(t, prod.take("al"))
+	require.Len(t, alerts, 1)
+	require.Equal(t, t0, alerts[0].FirstSeen)
+	require.Equal(t, int64(4), r.held.Load())
+
+	// The held copies survive a move to another member.
+	rc.Revoke(ctx)
+	require.Zero(t, r.held.Load())
+	st.keep(prod.take("st"))
+	prod2 := &fakeProducer{}
+	r2 := reorderRunner(t, prod2, st, time.Hour)
+	rc, start, err := r2.Assign(ctx, "rp", 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), start)
+	require.Equal(t, int64(4), r2.held.Load())
+
+	// Partition 0 catches up and says so: the rest is due.
+	early2, _, err := r2.Assign(ctx, "ev", 0, 4)
+	require.NoError(t, err)
+	_, err = early2.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	_, idleMarkers := split(prod2.take("rp"))
+	require.Len(t, idleMarkers, 1)
+	hwm, idle, ok := decodeMarker(idleMarkers[0].Value)
+	require.True(t, ok)
+	require.True(t, idle)
+	require.Equal(t, t0.Add(3*time.Second).UnixNano(), hwm, "the checkpoint kept the partition's high water")
+	_, err = early2.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	require.Empty(t, prod2.take("rp"), "told once until new records come")
+
+	next, err := rc.Handle(ctx, asRecords(10, idleMarkers))
+	require.NoError(t, err)
+	require.Equal(t, int64(11), next)
+	alerts = alertsOf(t, prod2.take("al"))
+	require.Len(t, alerts, 1)
+	require.Equal(t, t0.Add(3600*time.Second), alerts[0].FirstSeen)
+	require.Equal(t, 4, alerts[0].Count)
+	require.Zero(t, r2.held.Load())
+}
+
+// TestReorderStopsWaitingForSilentPartitions: a partition that reports
+// nothing for ReorderWait is not waited for, and the copies it held up
+// are fed by Idle.
+func TestReorderStopsWaitingForSilentPartitions(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{}
+	r := reorderRunner(t, prod, &state{}, 50*time.Millisecond)
+	pc, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = pc.Handle(ctx, records(0, userFailures("10.0.1.1", 0, 1, 2, 3)...))
+	require.NoError(t, err)
+	prod.take("al")
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = rc.Handle(ctx, asRecords(0, prod.take("rp")))
+	require.NoError(t, err)
+	require.Empty(t, prod.take("al"), "partition 0 may still come")
+	next, err := rc.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(-1), next)
+	time.Sleep(100 * time.Millisecond)
+	_, err = rc.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	require.Len(t, alertsOf(t, prod.take("al")), 1)
+}
+
+// TestReorderBoundsHeldCopies: beyond ReorderMaxHeld the oldest copies
+// are fed at once, and counted.
+func TestReorderBoundsHeldCopies(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{}
+	r := reorderRunner(t, prod, &state{}, time.Hour)
+	r.opts.ReorderMaxHeld = 2
+	pc, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = pc.Handle(ctx, records(0, userFailures("10.0.1.1", 5, 1, 2, 3, 4, 0)...))
+	require.NoError(t, err)
+	prod.take("al")
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = rc.Handle(ctx, asRecords(0, prod.take("rp")))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), r.held.Load())
+	require.Equal(t, 4.0, value(t, r.m.reorderForced))
+	alerts := alertsOf(t, prod.take("al"))
+	require.Len(t, alerts, 1, "the four oldest, fed in event time order, reach the threshold")
+	var ids []uint64
+	for _, ev := range alerts[0].Events {
+		ids = append(ids, ev.ID)
+	}
+	require.Equal(t, []uint64{1000, 1001, 1002, 1003}, ids)
+}
+
+func TestReorderFrontier(t *testing.T) {
+	now := time.Unix(1000, 0)
+	o := reorder{since: now}
+	o.expect(3)
+	frontier := func(at time.Time, wait time.Duration) [2]int64 {
+		all, busy := o.frontier(at, wait)
+		return [2]int64{all, busy}
+	}
+	require.Equal(t, [2]int64{math.MinInt64, math.MinInt64}, frontier(now, time.Second), "partitions not heard from yet are waited for")
+	o.note(0, 50, false, now)
+	o.note(1, 20, false, now)
+	o.note(2, 0, true, now)
+	require.Equal(t, [2]int64{0, 20}, frontier(now, time.Second), "the idle partition counts only for all")
+	o.note(1, 10, false, now)
+	require.Equal(t, [2]int64{0, 20}, frontier(now, time.Second), "progress never goes back")
+	o.note(0, 60, false, now.Add(time.Second))
+	o.note(2, 0, true, now.Add(time.Second))
+	require.Equal(t, [2]int64{0, 20}, frontier(now.Add(1500*time.Millisecond), 2*time.Second))
+	require.Equal(t, [2]int64{0, 60}, frontier(now.Add(1500*time.Millisecond), time.Second), "silent partitions are dropped after wait")
+	require.Equal(t, [2]int64{math.MaxInt64, math.MaxInt64}, frontier(now.Add(3*time.Second), time.Second))
+	o.note(5, 7, false, now.Add(3*time.Second))
+	require.Len(t, o.marks, 6)
+	require.Equal(t, [2]int64{7, 7}, frontier(now.Add(3*time.Second), time.Second), "3 and 4 are past their start-up wait")
+
+	// Copies past the busy partitions but not the idle one wait for grace.
+	o = reorder{since: now}
+	o.note(0, 100, false, now)
+	o.note(1, 50, true, now)
+	o.hold(heldCopy{ts: 80, arrived: now})
+	o.hold(heldCopy{ts: 40, arrived: now})
+	got, forced := o.take(now, time.Minute, time.Second, 10, nil)
+	require.Zero(t, forced)
+	require.Len(t, got, 1)
+	require.Equal(t, int64(40), got[0].ts)
+	got, _ = o.take(now.Add(time.Second), time.Minute, time.Second, 10, nil)
+	require.Len(t, got, 1)
+	require.Equal(t, int64(80), got[0].ts)
+}
+
+func FuzzMarker(f *testing.F) {
+	f.Add(appendMarker(nil, 12345, true))
+	f.Add(appendMarker(nil, math.MinInt64, false))
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hwm, idle, ok := decodeMarker(data)
+		if !ok {
+			return
+		}
+		h2, i2, ok := decodeMarker(appendMarker(nil, hwm, idle))
+		require.True(t, ok)
+		require.Equal(t, hwm, h2)
+		require.Equal(t, idle, i2)
+	})
+}
