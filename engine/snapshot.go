@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tocsin-siem/tocsin/internal/binread"
 )
 
 // Snapshot format. Snapshot writes version 2, binary; Restore reads it
@@ -123,8 +125,8 @@ func (e *Engine) Snapshot(w io.Writer) error {
 		for i := range snaps {
 			groups += snaps[i].counts[slot]
 		}
-		tmp = appendString(tmp[:0], r.r.Spec.ID)
-		tmp = appendString(tmp, r.r.Hash)
+		tmp = binread.AppendString(tmp[:0], r.r.Spec.ID)
+		tmp = binread.AppendString(tmp, r.r.Hash)
 		tmp = binary.AppendUvarint(tmp, uint64(groups))
 		_, _ = bw.Write(tmp)
 		for i := range snaps {
@@ -158,7 +160,7 @@ func (sh *shard) snapshot() (shardSnapshot, error) {
 			if cap(b)-len(b) < 4096 {
 				b = reserve(b, done, total)
 			}
-			b = appendString(b, g.key)
+			b = binread.AppendString(b, g.key)
 			b = binary.AppendVarint(b, g.seen)
 			// Room for a two-byte length, moved if the state needs fewer
 			// or more.
@@ -209,11 +211,6 @@ func fixLength(b []byte, at, room int) []byte {
 	}
 	copy(b[at:], tmp[:w])
 	return b
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
 }
 
 // Restore loads windows written by Snapshot (version 2, or version 1 of
@@ -388,24 +385,24 @@ func (rs *restorer) decodeV2(data []byte) error {
 		}
 		return fmt.Errorf("unknown version %d (this build reads versions 1 and 2)", v)
 	}
-	d := snapReader{b: data, off: snapshotHeader}
-	d.varint("saved at")
-	d.varint("watermark")
-	nrules := d.count("rules", 3)
+	d := binread.Reader{B: data, Off: snapshotHeader}
+	d.Varint("saved at")
+	d.Varint("watermark")
+	nrules := d.Count("rules", 3)
 	for range nrules {
-		id := d.str("rule ID")
-		hash := d.str("rule hash")
-		ngroups := d.count("groups", minGroupLen)
-		if d.err != nil {
+		id := d.String("rule ID")
+		hash := d.String("rule hash")
+		ngroups := d.Count("groups", minGroupLen)
+		if d.Err != nil {
 			break
 		}
 		r := rs.rule(id, hash, ngroups)
 		for range ngroups {
-			at := d.off
-			key := d.str("group key")
-			seen := d.varint("group seen")
-			state := d.bytes("group state")
-			if d.err != nil {
+			at := d.Off
+			key := d.String("group key")
+			seen := d.Varint("group seen")
+			state := d.Bytes("group state")
+			if d.Err != nil {
 				break
 			}
 			if r == nil {
@@ -416,80 +413,11 @@ func (rs *restorer) decodeV2(data []byte) error {
 			}
 		}
 	}
-	if d.err == nil && d.off != len(d.b) {
-		d.fail("end", "%d bytes after the last rule (two snapshots joined, or garbage appended?)", len(d.b)-d.off)
+	if d.Err == nil && d.Off != len(d.B) {
+		d.Fail("end", "%d bytes after the last rule (two snapshots joined, or garbage appended?)", len(d.B)-d.Off)
 	}
-	return d.err
+	return d.Err
 }
-
-// snapReader reads a version 2 snapshot; the first problem sticks in err
-// and later reads return zero values.
-type snapReader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (d *snapReader) fail(what, format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("at byte %d: %s: %s", d.off, what, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *snapReader) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		if n == 0 {
-			d.fail(what, "the snapshot ends inside a varint (cut short?)")
-		} else {
-			d.fail(what, "varint overflows 64 bits")
-		}
-		return 0
-	}
-	d.off += n
-	return v
-}
-
-func (d *snapReader) varint(what string) int64 {
-	u := d.uvarint(what)
-	return int64(u>>1) ^ -int64(u&1)
-}
-
-// count reads a number of items that each take at least size bytes, and
-// refuses one the rest of the snapshot cannot hold.
-func (d *snapReader) count(what string, size int) int {
-	at := d.off
-	n := d.uvarint(what)
-	if left := len(d.b) - d.off; d.err == nil && n > uint64(left)/uint64(size) {
-		d.off = at
-		d.fail(what, "%d of them cannot fit in the %d bytes left", n, left)
-		return 0
-	}
-	return int(n)
-}
-
-// bytes returns the next length-prefixed bytes, aliasing the snapshot.
-func (d *snapReader) bytes(what string) []byte {
-	at := d.off
-	n := d.uvarint(what)
-	if d.err != nil {
-		return nil
-	}
-	if left := len(d.b) - d.off; n > uint64(left) {
-		d.off = at
-		d.fail(what, "%d bytes, but only %d are left (cut short?)", n, left)
-		return nil
-	}
-	v := d.b[d.off : d.off+int(n)]
-	d.off += int(n)
-	return v
-}
-
-// str is bytes as a string of its own.
-func (d *snapReader) str(what string) string { return string(d.bytes(what)) }
 
 // snapshotDocV1 is a version 1 snapshot.
 type snapshotDocV1 struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tocsin-siem/tocsin/internal/binread"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/schemas/wire"
 )
@@ -327,14 +328,14 @@ func decodeWindowGroup(d *thresholdDetector, data []byte) (*windowGroup, error) 
 }
 
 func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error) {
-	r := stateReader{b: data, off: 1}
-	flags := r.uvarint("flags")
-	newest := r.varint("newest")
-	last := newest + r.varint("last")
-	sum := r.uvarint("sum")
-	n := r.uvarint("entry count")
-	if r.err != nil {
-		return nil, 0, r.err
+	r := binread.Reader{B: data, Off: 1}
+	flags := r.Uvarint("flags")
+	newest := r.Varint("newest")
+	last := newest + r.Varint("last")
+	sum := r.Uvarint("sum")
+	n := r.Uvarint("entry count")
+	if r.Err != nil {
+		return nil, 0, r.Err
 	}
 	if flags&^stateFlagsKnown != 0 {
 		return nil, 0, fmt.Errorf("at byte 1: flags 0x%x have bits this build does not know", flags)
@@ -345,8 +346,8 @@ func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error)
 	if n > uint64(d.n) {
 		return nil, 0, fmt.Errorf("%d entries for threshold %d", n, d.n)
 	}
-	if n > uint64(len(data)-r.off)/minEntryLen {
-		return nil, 0, fmt.Errorf("at byte %d: %d entries cannot fit in the %d bytes left", r.off, n, len(data)-r.off)
+	if n > uint64(len(data)-r.Off)/minEntryLen {
+		return nil, 0, fmt.Errorf("at byte %d: %d entries cannot fit in the %d bytes left", r.Off, n, len(data)-r.Off)
 	}
 	g := newWindowGroup(d)
 	g.newest, g.last = newest, last
@@ -359,12 +360,12 @@ func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error)
 	evs := make([]schemas.Event, n)
 	ts := newest
 	for i := range evs {
-		ts += r.varint("entry time")
-		count := r.uvarint("entry count")
-		at := r.off
-		raw := r.bytes("entry event")
-		if r.err != nil {
-			return nil, 0, r.err
+		ts += r.Varint("entry time")
+		count := r.Uvarint("entry count")
+		at := r.Off
+		raw := r.Bytes("entry event")
+		if r.Err != nil {
+			return nil, 0, r.Err
 		}
 		if count < 1 || count > math.MaxInt {
 			return nil, 0, fmt.Errorf("at byte %d: entry %d has count %d", at, i, count)
@@ -376,8 +377,8 @@ func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error)
 			return nil, 0, fmt.Errorf("entry %d: %w", i, err)
 		}
 	}
-	if r.off != len(data) {
-		return nil, 0, fmt.Errorf("at byte %d: %d bytes after the last entry (two states joined, or garbage appended?)", r.off, len(data)-r.off)
+	if r.Off != len(data) {
+		return nil, 0, fmt.Errorf("at byte %d: %d bytes after the last entry (two states joined, or garbage appended?)", r.Off, len(data)-r.Off)
 	}
 	return g, int(sum), nil
 }
@@ -463,54 +464,4 @@ func (g *windowGroup) check(sum int) error {
 		return fmt.Errorf("state says its entries count %d, they count %d", sum, g.sum)
 	}
 	return nil
-}
-
-// stateReader reads a version 2 state; the first problem sticks in err
-// and later reads return zero values.
-type stateReader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *stateReader) fail(what, format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("at byte %d: %s: %s", r.off, what, fmt.Sprintf(format, args...))
-	}
-}
-
-func (r *stateReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
-		if n == 0 {
-			r.fail(what, "the state ends inside a varint (cut short?)")
-		} else {
-			r.fail(what, "varint overflows 64 bits")
-		}
-		return 0
-	}
-	r.off += n
-	return v
-}
-
-func (r *stateReader) varint(what string) int64 {
-	u := r.uvarint(what)
-	return int64(u>>1) ^ -int64(u&1)
-}
-
-func (r *stateReader) bytes(what string) []byte {
-	n := r.uvarint(what)
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)-r.off) {
-		r.fail(what, "%d bytes, but only %d are left (cut short?)", n, len(r.b)-r.off)
-		return nil
-	}
-	v := r.b[r.off : r.off+int(n)]
-	r.off += int(n)
-	return v
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tocsin-siem/tocsin/internal/binread"
 )
 
 // Checkpoint framing; doc.go documents it byte by byte.
@@ -93,7 +95,7 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	}
 	defer gzipWriters.Put(zw)
 	var h []byte
-	h = appendString(h, c.Topic)
+	h = binread.AppendString(h, c.Topic)
 	h = binary.AppendVarint(h, int64(c.Partition))
 	h = binary.AppendVarint(h, c.Next)
 	h = binary.AppendVarint(h, c.SavedAt.UnixNano())
@@ -104,12 +106,12 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	sort.Strings(ids)
 	h = binary.AppendUvarint(h, uint64(len(ids)))
 	for _, id := range ids {
-		h = appendString(h, id)
-		h = appendString(h, c.Rules[id])
+		h = binread.AppendString(h, id)
+		h = binread.AppendString(h, c.Rules[id])
 	}
 	h = binary.AppendUvarint(h, uint64(len(c.Engines)))
 	for _, es := range c.Engines {
-		h = appendString(h, es.KeySet)
+		h = binread.AppendString(h, es.KeySet)
 		parts := make([]int32, 0, len(es.Origins))
 		for p := range es.Origins {
 			parts = append(parts, p)
@@ -142,7 +144,7 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	}
 	h = binary.AppendUvarint(h, uint64(len(c.Held)))
 	for _, x := range c.Held {
-		h = appendString(h, x.KeySet)
+		h = binread.AppendString(h, x.KeySet)
 		h = binary.AppendVarint(h, int64(x.Origin))
 		h = binary.AppendVarint(h, x.Offset)
 		h = binary.AppendUvarint(h, uint64(len(x.Event)))
@@ -155,11 +157,6 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 		return dst, fmt.Errorf("cannot compress checkpoint: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
 }
 
 // errNotCheckpoint is returned for a record that is not a checkpoint.
@@ -192,151 +189,66 @@ func decodeCheckpoint(src []byte) (*checkpoint, error) {
 	if len(body) > maxCheckpointBody {
 		return nil, fmt.Errorf("cannot read checkpoint: body larger than %d bytes", maxCheckpointBody)
 	}
-	d := decoder{b: body}
+	d := binread.Reader{B: body}
 	c := &checkpoint{Rules: map[string]string{}}
-	c.Topic = d.str("topic")
-	c.Partition = int(d.varint("partition"))
-	c.Next = d.varint("next offset")
-	c.SavedAt = time.Unix(0, d.varint("saved at")).UTC()
-	n := d.count("rules", 2)
+	c.Topic = d.String("topic")
+	c.Partition = int(d.Varint("partition"))
+	c.Next = d.Varint("next offset")
+	c.SavedAt = time.Unix(0, d.Varint("saved at")).UTC()
+	n := d.Count("rules", 2)
 	for range n {
-		id := d.str("rule id")
-		c.Rules[id] = d.str("rule hash")
+		id := d.String("rule id")
+		c.Rules[id] = d.String("rule hash")
 	}
-	n = d.count("engines", 3)
+	n = d.Count("engines", 3)
 	for range n {
-		if d.err != nil {
+		if d.Err != nil {
 			break
 		}
-		es := engineState{KeySet: d.str("key set")}
-		no := d.count("origins", 2)
+		es := engineState{KeySet: d.String("key set")}
+		no := d.Count("origins", 2)
 		if no > 0 {
 			es.Origins = make(map[int32]int64, no)
 		}
 		for range no {
-			p := d.varint("origin partition")
-			es.Origins[int32(p)] = d.varint("origin offset")
+			p := d.Varint("origin partition")
+			es.Origins[int32(p)] = d.Varint("origin offset")
 		}
-		es.Snapshot = d.bytes("snapshot")
+		es.Snapshot = d.Bytes("snapshot")
 		c.Engines = append(c.Engines, es)
 	}
 	if v >= 2 {
-		c.HighWater = d.varint("high water")
-		n = d.count("marks", 3)
+		c.HighWater = d.Varint("high water")
+		n = d.Count("marks", 3)
 		for range n {
-			m := markState{Origin: int32(d.varint("mark origin")), HighWater: d.varint("mark time")}
-			switch f := d.byte("mark flags"); f {
+			m := markState{Origin: int32(d.Varint("mark origin")), HighWater: d.Varint("mark time")}
+			switch f := d.Byte("mark flags"); f {
 			case 0:
 			case markerIdle:
 				m.Idle = true
 			default:
-				d.fail("mark flags", "unknown flags %#x", f)
+				d.Fail("mark flags", "unknown flags %#x", f)
 			}
 			c.Marks = append(c.Marks, m)
 		}
-		n = d.count("held copies", 4)
+		n = d.Count("held copies", 4)
 		for range n {
-			if d.err != nil {
+			if d.Err != nil {
 				break
 			}
-			x := heldState{KeySet: d.str("held key set")}
-			x.Origin = int32(d.varint("held origin"))
-			x.Offset = d.varint("held offset")
-			x.Event = d.bytes("held event")
+			x := heldState{KeySet: d.String("held key set")}
+			x.Origin = int32(d.Varint("held origin"))
+			x.Offset = d.Varint("held offset")
+			x.Event = d.Bytes("held event")
 			c.Held = append(c.Held, x)
 		}
 	}
-	if d.err == nil && d.off != len(d.b) {
-		d.fail("end", "%d bytes left over", len(d.b)-d.off)
-	}
-	if d.err != nil {
-		return nil, fmt.Errorf("cannot read checkpoint: %w", d.err)
+	d.End("end")
+	if d.Err != nil {
+		return nil, fmt.Errorf("cannot read checkpoint: %w", d.Err)
 	}
 	if c.Partition < 0 || c.Next < 0 {
 		return nil, fmt.Errorf("cannot read checkpoint: partition %d, next offset %d: want both >= 0", c.Partition, c.Next)
 	}
 	return c, nil
-}
-
-// decoder reads the body; the first problem sticks in err and every
-// later read returns zero values.
-type decoder struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (d *decoder) fail(what, format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%s at body offset %d: %s", what, d.off, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *decoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		d.fail(what, "bad or truncated uvarint")
-		return 0
-	}
-	d.off += n
-	return v
-}
-
-func (d *decoder) varint(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		d.fail(what, "bad or truncated varint")
-		return 0
-	}
-	d.off += n
-	return v
-}
-
-// count reads an element count, refusing one that the remaining bytes
-// cannot hold at minBytes per element.
-func (d *decoder) count(what string, minBytes int) int {
-	n := d.uvarint(what)
-	if d.err != nil {
-		return 0
-	}
-	if left := uint64(len(d.b) - d.off); n > left/uint64(minBytes) {
-		d.fail(what, "count %d does not fit in the %d bytes left", n, left)
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decoder) bytes(what string) []byte {
-	n := d.uvarint(what)
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.b)-d.off) {
-		d.fail(what, "length %d, only %d bytes left", n, len(d.b)-d.off)
-		return nil
-	}
-	out := d.b[d.off : d.off+int(n) : d.off+int(n)]
-	d.off += int(n)
-	return out
-}
-
-func (d *decoder) str(what string) string { return string(d.bytes(what)) }
-
-func (d *decoder) byte(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if d.off >= len(d.b) {
-		d.fail(what, "truncated")
-		return 0
-	}
-	b := d.b[d.off]
-	d.off++
-	return b
 }

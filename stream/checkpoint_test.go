@@ -86,7 +86,7 @@ func TestCheckpointRefusals(t *testing.T) {
 	huge = append(huge, 0, 0, 0)          // partition, next, saved at
 	huge = append(huge, 0xff, 0xff, 0x7f) // rules: 2M
 	_, err = decodeCheckpoint(frame(t, huge))
-	require.ErrorContains(t, err, "does not fit")
+	require.ErrorContains(t, err, "cannot fit")
 
 	neg := []byte{0, 1, 0, 0, 0, 0, 0, 0, 0} // partition -1
 	_, err = decodeCheckpoint(frame(t, neg))

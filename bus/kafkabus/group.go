@@ -553,6 +553,8 @@ func (g *group) partition(ctx, gctx context.Context, c *committer, topic string,
 		g.fetchOut.ok()
 		b.reset()
 		if len(msgs) == 0 {
+			// Caught up: the lag is what arrived since the fetch, if anything.
+			lag.Set(float64(max(r.hwm-r.offset, 0)))
 			if idler, ok := pc.(Idler); ok {
 				off, err := idler.Idle(ctx)
 				if err != nil {
