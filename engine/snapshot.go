@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tocsin-siem/tocsin/internal/binread"
+	"github.com/tocsin-siem/tocsin/internal/binenc"
 )
 
 // Snapshot format. Snapshot writes version 2, binary; Restore reads it
@@ -125,8 +125,8 @@ func (e *Engine) Snapshot(w io.Writer) error {
 		for i := range snaps {
 			groups += snaps[i].counts[slot]
 		}
-		tmp = binread.AppendString(tmp[:0], r.r.Spec.ID)
-		tmp = binread.AppendString(tmp, r.r.Hash)
+		tmp = binenc.AppendString(tmp[:0], r.r.Spec.ID)
+		tmp = binenc.AppendString(tmp, r.r.Hash)
 		tmp = binary.AppendUvarint(tmp, uint64(groups))
 		_, _ = bw.Write(tmp)
 		for i := range snaps {
@@ -160,7 +160,7 @@ func (sh *shard) snapshot() (shardSnapshot, error) {
 			if cap(b)-len(b) < 4096 {
 				b = reserve(b, done, total)
 			}
-			b = binread.AppendString(b, g.key)
+			b = binenc.AppendString(b, g.key)
 			b = binary.AppendVarint(b, g.seen)
 			// Room for a two-byte length, moved if the state needs fewer
 			// or more.
@@ -170,7 +170,7 @@ func (sh *shard) snapshot() (shardSnapshot, error) {
 			if b, err = g.st.AppendState(b); err != nil {
 				return shardSnapshot{}, fmt.Errorf("rule %q group %q: %w", rs.rule.r.Spec.ID, g.key, err)
 			}
-			b = fixLength(b, at, 2)
+			b = binenc.FixLength(b, at, 2)
 			done++
 			s.counts[slot]++
 		}
@@ -193,24 +193,6 @@ func reserve(b []byte, done, total int) []byte {
 	nb := make([]byte, len(b), len(b)+want)
 	copy(nb, b)
 	return nb
-}
-
-// fixLength writes the length of b[at+room:] as a uvarint at b[at:],
-// where room bytes were set aside for it, moving the bytes after it when
-// the uvarint takes more or fewer.
-func fixLength(b []byte, at, room int) []byte {
-	n := len(b) - at - room
-	var tmp [binary.MaxVarintLen64]byte
-	w := binary.PutUvarint(tmp[:], uint64(n))
-	if w > room {
-		b = append(b, tmp[:w-room]...)
-	}
-	if w != room {
-		copy(b[at+w:], b[at+room:at+room+n])
-		b = b[:at+w+n]
-	}
-	copy(b[at:], tmp[:w])
-	return b
 }
 
 // Restore loads windows written by Snapshot (version 2, or version 1 of
@@ -385,7 +367,7 @@ func (rs *restorer) decodeV2(data []byte) error {
 		}
 		return fmt.Errorf("unknown version %d (this build reads versions 1 and 2)", v)
 	}
-	d := binread.Reader{B: data, Off: snapshotHeader}
+	d := binenc.Reader{B: data, Off: snapshotHeader}
 	d.Varint("saved at")
 	d.Varint("watermark")
 	nrules := d.Count("rules", 3)

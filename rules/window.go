@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/tocsin-siem/tocsin/internal/binread"
+	"github.com/tocsin-siem/tocsin/internal/binenc"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/schemas/wire"
 )
@@ -273,27 +273,9 @@ func (g *windowGroup) AppendState(b []byte) ([]byte, error) {
 		at := len(b)
 		b = append(b, 0, 0)
 		b = wire.AppendEvent(b, e.ev)
-		b = fixLength(b, at, 2)
+		b = binenc.FixLength(b, at, 2)
 	}
 	return b, nil
-}
-
-// fixLength writes the length of b[at+room:] as a uvarint at b[at:],
-// where room bytes were set aside for it, moving the bytes after it when
-// the uvarint takes more or fewer.
-func fixLength(b []byte, at, room int) []byte {
-	n := len(b) - at - room
-	var tmp [binary.MaxVarintLen64]byte
-	w := binary.PutUvarint(tmp[:], uint64(n))
-	if w > room {
-		b = append(b, tmp[:w-room]...)
-	}
-	if w != room {
-		copy(b[at+w:], b[at+room:at+room+n])
-		b = b[:at+w+n]
-	}
-	copy(b[at:], tmp[:w])
-	return b
 }
 
 // decodeWindowGroup reads a state written by AppendState, version 1 or
@@ -328,7 +310,7 @@ func decodeWindowGroup(d *thresholdDetector, data []byte) (*windowGroup, error) 
 }
 
 func decodeStateV2(d *thresholdDetector, data []byte) (*windowGroup, int, error) {
-	r := binread.Reader{B: data, Off: 1}
+	r := binenc.Reader{B: data, Off: 1}
 	flags := r.Uvarint("flags")
 	newest := r.Varint("newest")
 	last := newest + r.Varint("last")

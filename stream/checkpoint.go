@@ -12,7 +12,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/tocsin-siem/tocsin/internal/binread"
+	"github.com/tocsin-siem/tocsin/internal/binenc"
 )
 
 // Checkpoint framing; doc.go documents it byte by byte.
@@ -95,7 +95,7 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	}
 	defer gzipWriters.Put(zw)
 	var h []byte
-	h = binread.AppendString(h, c.Topic)
+	h = binenc.AppendString(h, c.Topic)
 	h = binary.AppendVarint(h, int64(c.Partition))
 	h = binary.AppendVarint(h, c.Next)
 	h = binary.AppendVarint(h, c.SavedAt.UnixNano())
@@ -106,12 +106,12 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	sort.Strings(ids)
 	h = binary.AppendUvarint(h, uint64(len(ids)))
 	for _, id := range ids {
-		h = binread.AppendString(h, id)
-		h = binread.AppendString(h, c.Rules[id])
+		h = binenc.AppendString(h, id)
+		h = binenc.AppendString(h, c.Rules[id])
 	}
 	h = binary.AppendUvarint(h, uint64(len(c.Engines)))
 	for _, es := range c.Engines {
-		h = binread.AppendString(h, es.KeySet)
+		h = binenc.AppendString(h, es.KeySet)
 		parts := make([]int32, 0, len(es.Origins))
 		for p := range es.Origins {
 			parts = append(parts, p)
@@ -144,7 +144,7 @@ func encodeCheckpoint(dst []byte, c *checkpoint) ([]byte, error) {
 	}
 	h = binary.AppendUvarint(h, uint64(len(c.Held)))
 	for _, x := range c.Held {
-		h = binread.AppendString(h, x.KeySet)
+		h = binenc.AppendString(h, x.KeySet)
 		h = binary.AppendVarint(h, int64(x.Origin))
 		h = binary.AppendVarint(h, x.Offset)
 		h = binary.AppendUvarint(h, uint64(len(x.Event)))
@@ -189,7 +189,7 @@ func decodeCheckpoint(src []byte) (*checkpoint, error) {
 	if len(body) > maxCheckpointBody {
 		return nil, fmt.Errorf("cannot read checkpoint: body larger than %d bytes", maxCheckpointBody)
 	}
-	d := binread.Reader{B: body}
+	d := binenc.Reader{B: body}
 	c := &checkpoint{Rules: map[string]string{}}
 	c.Topic = d.String("topic")
 	c.Partition = int(d.Varint("partition"))

@@ -134,20 +134,23 @@
 // merges its input on event time, as a single process reading the logs
 // in order would see it:
 //
-//   - After each batch that produced copies or alerts, an events
-//     partition sends a progress marker (header tocsin-type=progress/1,
-//     tocsin-origin=<partition>:<last offset>) to every repartition
-//     partition, after the batch's copies: the highest event time it has
-//     read. When a fetch finds it caught up, it sends one marker flagged
-//     idle, meaning "do not wait for me".
+//   - After a batch that raised the highest event time it has read (or
+//     when a third of ReorderWait passed since its last marker), an
+//     events partition sends a progress marker (header
+//     tocsin-type=progress/1, tocsin-origin=<partition>:<last offset>)
+//     with that time to every repartition partition, after the batch's
+//     copies. When a fetch finds it caught up, it sends one marker
+//     flagged idle: do not wait for me.
 //   - A repartition partition holds each copy until every events
 //     partition has reported progress at or past the copy's event time,
 //     then feeds the due copies to their engines ordered by event time
-//     (then origin partition and offset). An events partition that is
-//     idle, or has sent nothing for Options.ReorderWait (its member died
-//     or a rebalance is under way; at start-up, one not heard from yet),
-//     is not waited for; a copy of it that comes later is fed at once,
-//     and the window treats it as it treats late events. At most
+//     (then origin partition and offset). An events partition that has
+//     sent nothing for Options.ReorderWait (its member died or a
+//     rebalance is under way; at start-up, one not heard from yet) is not
+//     waited for; one that said it is idle is waited for one second at
+//     most, the time it takes to report records that reached it meanwhile.
+//     A copy of a partition not waited for that comes later is fed at
+//     once, and the window treats it as it treats late events. At most
 //     Options.ReorderMaxHeld copies are held; beyond that the oldest are
 //     fed at once and counted in tocsin_stream_reorder_forced_total.
 //   - The held copies and the progress last heard of each events

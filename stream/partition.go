@@ -94,6 +94,9 @@ type partition struct {
 	// once they were told that the partition caught up.
 	hwm      int64
 	idleSent bool
+	// markedHwm and markedAt are the progress and time of the last marker.
+	markedHwm int64
+	markedAt  time.Time
 	// groupCap is the partition's share of Engine.MaxGroupsPerRule.
 	groupCap int
 	// ro holds a repartition partition's copies until they are due.
@@ -320,7 +323,7 @@ func (p *partition) Handle(ctx context.Context, msgs []kafkabus.Message) (int64,
 	}
 	if err == nil && k < len(msgs) {
 		err = p.run(ctx, msgs[k:], k, false)
-		if err == nil && !p.repart && len(p.plan.keysets) > 0 && p.r.opts.ReorderWait >= 0 {
+		if err == nil && p.markerDue() {
 			err = p.queueMarkers(ctx, msgs[len(msgs)-1].Offset, false)
 		}
 	}

@@ -173,6 +173,17 @@ func (o *reorder) hold(h heldCopy) {
 	o.held = append(o.held, h)
 }
 
+// markerDue reports whether an events partition sends a progress marker
+// after a batch: when it has re-keyed rules and reordering is on, and its
+// progress moved or a third of ReorderWait passed since the last one (so
+// that it is not taken for silent).
+func (p *partition) markerDue() bool {
+	if p.repart || len(p.plan.keysets) == 0 || p.r.opts.ReorderWait < 0 {
+		return false
+	}
+	return p.hwm != p.markedHwm || time.Since(p.markedAt) >= p.r.opts.ReorderWait/3
+}
+
 // queueMarkers appends a progress marker for every repartition partition
 // to p.out, after the batch's copies.
 func (p *partition) queueMarkers(ctx context.Context, lastOffset int64, idle bool) error {
@@ -198,6 +209,7 @@ func (p *partition) queueMarkers(ctx context.Context, lastOffset int64, idle boo
 			Topic: p.r.opts.RepartitionTopic, Partition: i, Direct: true, Value: value, Headers: hdrs,
 		})
 	}
+	p.markedHwm, p.markedAt = p.hwm, time.Now()
 	return nil
 }
 

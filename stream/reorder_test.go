@@ -240,3 +240,31 @@ func FuzzMarker(f *testing.F) {
 		require.Equal(t, idle, i2)
 	})
 }
+
+// TestMarkersOnlyWhenProgressMoves: a batch that does not raise the
+// partition's event time sends no marker, unless a third of ReorderWait
+// passed since the last.
+func TestMarkersOnlyWhenProgressMoves(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{}
+	r := reorderRunner(t, prod, &state{}, time.Hour)
+	pc, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	markers := func() int {
+		_, m := split(prod.take("rp"))
+		return len(m)
+	}
+	_, err = pc.Handle(ctx, records(0, userFailures("10.0.0.1", 10)...))
+	require.NoError(t, err)
+	require.Equal(t, 1, markers())
+	_, err = pc.Handle(ctx, records(1, userFailures("10.0.0.1", 5)...))
+	require.NoError(t, err)
+	require.Zero(t, markers(), "an older event does not move the progress")
+	_, err = pc.Handle(ctx, records(2, userFailures("10.0.0.1", 11)...))
+	require.NoError(t, err)
+	require.Equal(t, 1, markers())
+	pc.(*partition).markedAt = time.Now().Add(-21 * time.Minute)
+	_, err = pc.Handle(ctx, records(3, userFailures("10.0.0.1", 11)...))
+	require.NoError(t, err)
+	require.Equal(t, 1, markers(), "again after a third of the wait, to show it lives")
+}

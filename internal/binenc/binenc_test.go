@@ -1,4 +1,4 @@
-package binread
+package binenc
 
 import (
 	"encoding/binary"
@@ -67,4 +67,25 @@ func FuzzReader(f *testing.F) {
 		}
 		require.LessOrEqual(t, r.Off, len(data))
 	})
+}
+
+func TestFixLength(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 70000} {
+		b := []byte("head")
+		at := len(b)
+		b = append(b, 0, 0) // room for two bytes
+		for i := range n {
+			b = append(b, byte(i))
+		}
+		b = FixLength(b, at, 2)
+		r := Reader{B: b, Off: at}
+		got := r.Bytes("payload")
+		require.NoError(t, r.Err, "n=%d", n)
+		require.Len(t, got, n)
+		require.Equal(t, 0, r.Left())
+		if n > 0 {
+			require.Equal(t, byte(n-1), got[n-1])
+		}
+		require.Equal(t, "head", string(b[:4]))
+	}
 }

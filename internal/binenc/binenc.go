@@ -1,14 +1,14 @@
-// Package binread reads the length-prefixed binary encodings tocsin keeps
-// its state in (engine snapshots, rule group states, stream checkpoints):
-// uvarints and zig-zag varints as encoding/binary writes them, and byte
-// strings as a uvarint length followed by the bytes.
+// Package binenc writes and reads the length-prefixed binary encodings
+// tocsin keeps its state in (engine snapshots, rule group states, stream
+// checkpoints): uvarints and zig-zag varints as encoding/binary writes
+// them, and byte strings as a uvarint length followed by the bytes.
 //
 // A Reader never panics and never allocates on the strength of a length
 // or count read from its input: a count is refused when the bytes left
 // cannot hold that many items. The first problem sticks in Err, with the
 // byte offset and the field it was reading, and every later read returns
 // a zero value, so a decoder reads a whole structure and checks Err once.
-package binread
+package binenc
 
 import (
 	"encoding/binary"
@@ -123,4 +123,24 @@ func AppendString(b []byte, s string) []byte {
 func AppendBytes(b, v []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...)
+}
+
+// FixLength writes the length of b[at+room:] as a uvarint at b[at:],
+// where room bytes were set aside for it before the bytes were appended,
+// and moves those bytes when the uvarint takes more or fewer than room.
+// Setting aside the usual size avoids encoding a value twice to learn its
+// length.
+func FixLength(b []byte, at, room int) []byte {
+	n := len(b) - at - room
+	var tmp [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(tmp[:], uint64(n))
+	if w > room {
+		b = append(b, tmp[:w-room]...)
+	}
+	if w != room {
+		copy(b[at+w:], b[at+room:at+room+n])
+		b = b[:at+w+n]
+	}
+	copy(b[at:], tmp[:w])
+	return b
 }
