@@ -224,7 +224,9 @@ func (p *partition) Idle(ctx context.Context) (int64, error) {
 		return -1, nil
 	}
 	p.resetOut()
-	err := p.queueMarkers(ctx, p.next-1, true)
+	// A partition that never had a record has no last offset; 0 keeps
+	// the header readable.
+	err := p.queueMarkers(ctx, max(p.next-1, 0), true)
 	if err == nil {
 		err = p.r.opts.Producer.Produce(ctx, p.out)
 	}

@@ -133,6 +133,32 @@ func TestReorderFeedsInEventTime(t *testing.T) {
 	require.Zero(t, r2.held.Load())
 }
 
+// TestIdleMarkerOfAnEmptyPartition: a partition that never had a record
+// says it is idle in a marker the repartition side reads, so that its
+// copies' partners do not wait for it.
+func TestIdleMarkerOfAnEmptyPartition(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{}
+	r := reorderRunner(t, prod, &state{}, time.Hour)
+	busy, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = busy.Handle(ctx, records(0, userFailures("10.0.1.1", 0, 1, 2, 3)...))
+	require.NoError(t, err)
+	empty, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = empty.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	_, err = busy.(kafkabus.Idler).Idle(ctx)
+	require.NoError(t, err)
+	prod.take("al")
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = rc.Handle(ctx, asRecords(0, prod.take("rp")))
+	require.NoError(t, err)
+	require.Zero(t, value(t, r.m.badRecords.WithLabelValues("rp")))
+	require.Len(t, alertsOf(t, prod.take("al")), 1, "both partitions idle: every copy is due")
+}
+
 // TestReorderStopsWaitingForSilentPartitions: a partition that reports
 // nothing for ReorderWait is not waited for, and the copies it held up
 // are fed by Idle.
