@@ -46,7 +46,10 @@ func ensureTopics(ctx context.Context, cfg config.Config, kc kafkabus.Config, lo
 	specs := map[string]kafkabus.TopicSpec{
 		// The raw topic is the shippers'; ingest creates it when missing
 		// so that its consumer does not wait on a topic that never comes.
-		k.Topics.Raw:         {Name: k.Topics.Raw, Partitions: k.Partitions.Events},
+		// One partition: shippers seldom key their records, and lines
+		// spread over several partitions are read in parallel, so one
+		// host's lines would reach the rules out of order.
+		k.Topics.Raw:         {Name: k.Topics.Raw, Partitions: 1},
 		k.Topics.Events:      {Name: k.Topics.Events, Partitions: k.Partitions.Events},
 		k.Topics.Alerts:      {Name: k.Topics.Alerts, Partitions: k.Partitions.Alerts},
 		k.Topics.Failures:    {Name: k.Topics.Failures, Partitions: k.Partitions.Failures},
@@ -68,7 +71,7 @@ func ensureTopics(ctx context.Context, cfg config.Config, kc kafkabus.Config, lo
 			if err != nil {
 				return fmt.Errorf("topic %s: %w (kafka.create_topics is off: create it, or turn the setting on)", s.Name, err)
 			}
-			warnPartitions(log, s, n)
+			warnPartitions(log, s, n, s.Name == k.Topics.Raw)
 		}
 		return nil
 	}
@@ -77,13 +80,18 @@ func ensureTopics(ctx context.Context, cfg config.Config, kc kafkabus.Config, lo
 		return err
 	}
 	for _, s := range want {
-		warnPartitions(log, s, counts[s.Name])
+		warnPartitions(log, s, counts[s.Name], s.Name == k.Topics.Raw)
 	}
 	return nil
 }
 
-func warnPartitions(log zerolog.Logger, s kafkabus.TopicSpec, n int) {
-	if n != s.Partitions {
+func warnPartitions(log zerolog.Logger, s kafkabus.TopicSpec, n int, raw bool) {
+	if raw && n > 1 {
+		log.Warn().Str("topic", s.Name).Int("partitions", n).
+			Msg("the raw topic has several partitions, read in parallel: unless shippers key their records by host (omkafka's key, kcat -K), one host's lines reach the rules out of order and detections can differ from replay")
+		return
+	}
+	if n != s.Partitions && !raw {
 		log.Warn().Str("topic", s.Name).Int("partitions", n).Int("configured", s.Partitions).
 			Msg("topic exists with another partition count than configured; tocsin uses it as it is (see docs/production.md on changing partition counts)")
 	}

@@ -69,7 +69,7 @@ func startOps(role, addr, token string, reg prometheus.Gatherer, ready func() er
 		errc: make(chan error, 1),
 	}
 	go func() { o.errc <- o.srv.Serve(ln) }()
-	log.Info().Str("address", ln.Addr().String()).Str("role", role).Msg("metrics and health listener started")
+	log.Info().Str("address", ln.Addr().String()).Msg("metrics and health listener started")
 	return o, nil
 }
 

@@ -118,6 +118,7 @@ var metrics = map[string]metricDef{
 	"tocsin_stream_checkpoint_seconds":         {"histogram", nil},
 	"tocsin_stream_reorder_held_copies":        {"gauge", []string{"partition"}},
 	"tocsin_stream_reorder_forced_total":       {"counter", nil},
+	"tocsin_stream_bad_records_total":          {"counter", []string{"topic"}},
 	"tocsin_history_flush_rows":                {"histogram", nil},
 	"tocsin_history_flush_seconds":             {"histogram", nil},
 	"tocsin_history_pending_rows":              {"gauge", nil},

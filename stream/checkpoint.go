@@ -35,8 +35,9 @@ type checkpoint struct {
 	// Rules maps rule ID to rules.Rule.Hash for every rule the partition ran.
 	Rules   map[string]string
 	Engines []engineState
-	// HighWater is the highest event time an events partition read (Unix
-	// nanoseconds; 0 for none and on repartition partitions).
+	// HighWater is the highest event time of the latest batch an events
+	// partition read (Unix nanoseconds; 0 for none and on repartition
+	// partitions).
 	HighWater int64
 	// Marks and Held are a repartition partition's reordering state: the
 	// progress last reported by each events partition, and the copies

@@ -134,21 +134,23 @@
 // merges its input on event time, as a single process reading the logs
 // in order would see it:
 //
-//   - After a batch that raised the highest event time it has read (or
-//     when a third of ReorderWait passed since its last marker), an
-//     events partition sends a progress marker (header
+//   - After a batch whose highest event time differs from the last one
+//     it reported (or when a third of ReorderWait passed since its last
+//     marker), an events partition sends a progress marker (header
 //     tocsin-type=progress/1, tocsin-origin=<partition>:<last offset>)
 //     with that time to every repartition partition, after the batch's
-//     copies. When a fetch finds it caught up, it sends one marker
-//     flagged idle: do not wait for me.
+//     copies. The time can go back: older logs sent after newer ones (a
+//     backfill) hold the others back again. When a fetch finds it caught
+//     up, it sends one marker flagged idle.
 //   - A repartition partition holds each copy until every events
 //     partition has reported progress at or past the copy's event time,
 //     then feeds the due copies to their engines ordered by event time
 //     (then origin partition and offset). An events partition that has
 //     sent nothing for Options.ReorderWait (its member died or a
 //     rebalance is under way; at start-up, one not heard from yet) is not
-//     waited for; one that said it is idle is waited for one second at
-//     most, the time it takes to report records that reached it meanwhile.
+//     waited for; while one says it is idle, due copies wait one second,
+//     the time it takes that partition to report records of any time
+//     that reached it meanwhile.
 //     A copy of a partition not waited for that comes later is fed at
 //     once, and the window treats it as it treats late events. At most
 //     Options.ReorderMaxHeld copies are held; beyond that the oldest are

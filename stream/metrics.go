@@ -61,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"topic"}),
 		badRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tocsin_stream_bad_records_total",
-			Help: "Records skipped because they are not a readable event, by topic.",
+			Help: "Records skipped because they are not a readable event, or are copies for a key set no loaded rule uses, by topic.",
 		}, []string{"topic"}),
 		partitions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tocsin_stream_partitions",

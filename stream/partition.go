@@ -89,9 +89,10 @@ type partition struct {
 	// dirty is set when the state moved since the last checkpoint.
 	dirty bool
 
-	// hwm is the highest event time an events partition has read, sent
-	// to the repartition partitions in progress markers; idleSent is set
-	// once they were told that the partition caught up.
+	// hwm is the highest event time of the latest batch an events
+	// partition read, sent to the repartition partitions in progress
+	// markers; idleSent is set once they were told that the partition
+	// caught up.
 	hwm      int64
 	idleSent bool
 	// markedHwm and markedAt are the progress and time of the last marker.
@@ -172,7 +173,8 @@ func (p *partition) unitFor(keySet string, set *rules.Set) (*unit, error) {
 	eo.Alerts = &p.sink
 	eo.Shards = 1
 	eo.MaxGroupsPerRule = p.groupCap
-	eo.Logger = p.log.With().Str("keyset", keySet).Logger()
+	// The engine names its own component; the partition labels stay.
+	eo.Logger = p.r.opts.Logger.With().Str("group", p.r.opts.Group).Str("topic", p.topic).Int("partition", p.part).Str("keyset", keySet).Logger()
 	eo.Registerer = reg
 	eng, err := engine.New(eo)
 	if err != nil {
@@ -243,7 +245,7 @@ func (p *partition) restore(rec []byte) (int64, error) {
 			u.origins[k] = v
 		}
 	}
-	if c.HighWater > p.hwm {
+	if c.HighWater != 0 {
 		p.hwm = c.HighWater
 	}
 	now := time.Now()
@@ -389,6 +391,7 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 	if err != nil {
 		return err
 	}
+	batchMax := int64(math.MinInt64)
 	p.ptrs = p.ptrs[:0]
 	for i := range msgs {
 		// An event ingest made from a raw-topic record that was consumed
@@ -409,13 +412,14 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 		if !ok {
 			continue
 		}
-		if ts := ev.Timestamp.UnixNano(); ts > p.hwm {
-			p.hwm = ts
-		}
+		batchMax = max(batchMax, ev.Timestamp.UnixNano())
 		p.ptrs = append(p.ptrs, ev)
 		if !replay {
 			p.route(&msgs[i], ev)
 		}
+	}
+	if len(p.ptrs) > 0 {
+		p.hwm = batchMax
 	}
 	err = u.eng.Handle(ctx, p.ptrs)
 	clear(p.ptrs)
@@ -443,7 +447,8 @@ func (p *partition) runRepartition(ctx context.Context, msgs []kafkabus.Message)
 		name := m.Header(HeaderKeySet)
 		ks := p.plan.byName[string(name)]
 		if ks == nil {
-			p.noisy.Warn().Int64("offset", m.Offset).Str("keyset", clip(name)).Msg("copy for a key set no loaded rule uses; skipped")
+			p.bad.Inc()
+			p.noisy.Warn().Int64("offset", m.Offset).Str("keyset", clip(name)).Msg("copy for a key set no loaded rule uses (do all engines run the same rules?); skipped")
 			continue
 		}
 		u, err := p.unitFor(ks.name, ks.rules)

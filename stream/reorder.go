@@ -23,7 +23,8 @@ const TypeProgress = "progress/1"
 var typeProgress = []byte(TypeProgress)
 
 // Progress marker value: varint event time (Unix nanoseconds, the
-// highest the origin partition has read), then one flags byte.
+// highest of the latest batch the origin partition read), then one flags
+// byte.
 const markerIdle = 1 // the origin partition is caught up and waits for records
 
 func appendMarker(b []byte, hwm int64, idle bool) []byte {
@@ -45,7 +46,7 @@ func decodeMarker(v []byte) (hwm int64, idle bool, ok bool) {
 // originMark is what a repartition partition knows of one events
 // partition's progress.
 type originMark struct {
-	hwm   int64 // highest event time it reported
+	hwm   int64 // event time of its last marker
 	known bool  // a marker arrived
 	idle  bool  // its last marker said it was caught up
 	heard time.Time
@@ -103,40 +104,37 @@ func (o *reorder) note(origin int32, hwm int64, idle bool, now time.Time) {
 	}
 	o.expect(int(origin) + 1)
 	m := &o.marks[origin]
-	if !m.known || hwm > m.hwm {
-		m.hwm = hwm
-	}
-	m.known, m.idle, m.heard = true, idle, now
+	m.hwm, m.known, m.idle, m.heard = hwm, true, idle, now
 }
 
 // frontier returns the event time up to which held copies may be fed:
-// the lowest progress among the events partitions that are not silent
-// for wait (math.MaxInt64 when there is none), and the same without the
-// idle ones.
-func (o *reorder) frontier(now time.Time, wait time.Duration) (all, busy int64) {
-	all, busy = math.MaxInt64, math.MaxInt64
+// the lowest progress among the events partitions that are neither idle
+// nor silent for wait (math.MaxInt64 when there is none), and whether
+// some partition is idle.
+func (o *reorder) frontier(now time.Time, wait time.Duration) (busy int64, idle bool) {
+	busy = math.MaxInt64
 	for i := range o.marks {
 		m := &o.marks[i]
 		switch {
 		case !m.known:
 			if now.Sub(o.since) < wait {
-				return math.MinInt64, math.MinInt64
+				return math.MinInt64, false
 			}
 		case now.Sub(m.heard) >= wait:
 		case m.idle:
-			all = min(all, m.hwm)
+			idle = true
 		default:
-			all, busy = min(all, m.hwm), min(busy, m.hwm)
+			busy = min(busy, m.hwm)
 		}
 	}
-	return all, busy
+	return busy, idle
 }
 
-// take removes the copies due at now, oldest first: those every events
-// partition has passed; then those the partitions that are not idle have
-// passed, once held for grace, since an idle partition that gets records
-// again reports them a moment later; and the oldest beyond maxHeld. It
-// returns how many were forced out by maxHeld.
+// take removes the copies due at now, oldest first: those the events
+// partitions that are neither idle nor silent have passed, once held for
+// grace while some partition is idle (an idle partition that gets
+// records again, of any time, reports them a moment later); and the
+// oldest beyond maxHeld. It returns how many were forced out by maxHeld.
 func (o *reorder) take(now time.Time, wait, grace time.Duration, maxHeld int, out []heldCopy) ([]heldCopy, int) {
 	if len(o.held) == 0 {
 		return out, 0
@@ -145,11 +143,11 @@ func (o *reorder) take(now time.Time, wait, grace time.Duration, maxHeld int, ou
 		slices.SortStableFunc(o.held, compareHeld)
 		o.sorted = true
 	}
-	all, busy := o.frontier(now, wait)
+	busy, idle := o.frontier(now, wait)
 	n := 0
 	for n < len(o.held) {
 		h := &o.held[n]
-		if h.ts > all && (h.ts > busy || now.Sub(h.arrived) < grace) {
+		if h.ts > busy || (idle && now.Sub(h.arrived) < grace) {
 			break
 		}
 		n++

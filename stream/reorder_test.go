@@ -216,39 +216,48 @@ func TestReorderFrontier(t *testing.T) {
 	now := time.Unix(1000, 0)
 	o := reorder{since: now}
 	o.expect(3)
-	frontier := func(at time.Time, wait time.Duration) [2]int64 {
-		all, busy := o.frontier(at, wait)
-		return [2]int64{all, busy}
+	type front struct {
+		busy int64
+		idle bool
 	}
-	require.Equal(t, [2]int64{math.MinInt64, math.MinInt64}, frontier(now, time.Second), "partitions not heard from yet are waited for")
+	frontier := func(at time.Time, wait time.Duration) front {
+		busy, idle := o.frontier(at, wait)
+		return front{busy, idle}
+	}
+	require.Equal(t, front{math.MinInt64, false}, frontier(now, time.Second), "partitions not heard from yet are waited for")
 	o.note(0, 50, false, now)
 	o.note(1, 20, false, now)
 	o.note(2, 0, true, now)
-	require.Equal(t, [2]int64{0, 20}, frontier(now, time.Second), "the idle partition counts only for all")
+	require.Equal(t, front{20, true}, frontier(now, time.Second), "the idle partition is not waited for by its time")
 	o.note(1, 10, false, now)
-	require.Equal(t, [2]int64{0, 20}, frontier(now, time.Second), "progress never goes back")
+	require.Equal(t, front{10, true}, frontier(now, time.Second), "a partition that went back in time (a backfill) holds the others back again")
+	o.note(1, 20, false, now)
 	o.note(0, 60, false, now.Add(time.Second))
 	o.note(2, 0, true, now.Add(time.Second))
-	require.Equal(t, [2]int64{0, 20}, frontier(now.Add(1500*time.Millisecond), 2*time.Second))
-	require.Equal(t, [2]int64{0, 60}, frontier(now.Add(1500*time.Millisecond), time.Second), "silent partitions are dropped after wait")
-	require.Equal(t, [2]int64{math.MaxInt64, math.MaxInt64}, frontier(now.Add(3*time.Second), time.Second))
+	require.Equal(t, front{20, true}, frontier(now.Add(1500*time.Millisecond), 2*time.Second))
+	require.Equal(t, front{60, true}, frontier(now.Add(1500*time.Millisecond), time.Second), "silent partitions are dropped after wait")
+	require.Equal(t, front{math.MaxInt64, false}, frontier(now.Add(3*time.Second), time.Second))
 	o.note(5, 7, false, now.Add(3*time.Second))
 	require.Len(t, o.marks, 6)
-	require.Equal(t, [2]int64{7, 7}, frontier(now.Add(3*time.Second), time.Second), "3 and 4 are past their start-up wait")
+	require.Equal(t, front{7, false}, frontier(now.Add(3*time.Second), time.Second), "3 and 4 are past their start-up wait")
 
-	// Copies past the busy partitions but not the idle one wait for grace.
+	// While a partition is idle, due copies wait for grace: it may get
+	// records of any time, and reports them a moment later.
 	o = reorder{since: now}
 	o.note(0, 100, false, now)
-	o.note(1, 50, true, now)
+	o.note(1, 500, true, now)
 	o.hold(heldCopy{ts: 80, arrived: now})
-	o.hold(heldCopy{ts: 40, arrived: now})
-	got, forced := o.take(now, time.Minute, time.Second, 10, nil)
+	o.hold(heldCopy{ts: 40, arrived: now.Add(500 * time.Millisecond)})
+	o.hold(heldCopy{ts: 120, arrived: now})
+	got, forced := o.take(now.Add(time.Second), time.Minute, time.Second, 10, nil)
 	require.Zero(t, forced)
-	require.Len(t, got, 1)
-	require.Equal(t, int64(40), got[0].ts)
-	got, _ = o.take(now.Add(time.Second), time.Minute, time.Second, 10, nil)
-	require.Len(t, got, 1)
-	require.Equal(t, int64(80), got[0].ts)
+	require.Empty(t, got, "the oldest copy has not waited for grace yet")
+	got, _ = o.take(now.Add(1500*time.Millisecond), time.Minute, time.Second, 10, nil)
+	require.Len(t, got, 2)
+	require.Equal(t, []int64{40, 80}, []int64{got[0].ts, got[1].ts})
+	o.note(1, 500, false, now.Add(1500*time.Millisecond))
+	got, _ = o.take(now.Add(1500*time.Millisecond), time.Minute, time.Second, 10, nil)
+	require.Empty(t, got, "120 is past partition 0's progress")
 }
 
 func FuzzMarker(f *testing.F) {
@@ -283,9 +292,12 @@ func TestMarkersOnlyWhenProgressMoves(t *testing.T) {
 	_, err = pc.Handle(ctx, records(0, userFailures("10.0.0.1", 10)...))
 	require.NoError(t, err)
 	require.Equal(t, 1, markers())
-	_, err = pc.Handle(ctx, records(1, userFailures("10.0.0.1", 5)...))
+	_, err = pc.Handle(ctx, records(1, userFailures("10.0.0.1", 7, 10)...))
 	require.NoError(t, err)
-	require.Zero(t, markers(), "an older event does not move the progress")
+	require.Zero(t, markers(), "a batch that ends at the same time does not move the progress")
+	_, err = pc.Handle(ctx, records(2, userFailures("10.0.0.1", 5)...))
+	require.NoError(t, err)
+	require.Equal(t, 1, markers(), "an older batch (a backfill) moves it back")
 	_, err = pc.Handle(ctx, records(2, userFailures("10.0.0.1", 11)...))
 	require.NoError(t, err)
 	require.Equal(t, 1, markers())

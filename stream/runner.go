@@ -74,6 +74,10 @@ func (r *Runner) setPlan(p *plan) {
 		rekeyed = append(rekeyed, ks.name+": "+strings.Join(ids, " "))
 	}
 	r.log.Info().Int("rules", len(p.set.Rules)).Int("local", len(p.local.Rules)).Strs("rekeyed", rekeyed).Msg("rule placement")
+	if len(rekeyed) > 0 && r.opts.ReorderWait < 0 {
+		r.log.Warn().Strs("rekeyed", rekeyed).
+			Msg("reordering is off (engine.reorder_wait 0): re-keyed rules see copies in arrival order, so on a backlog or a backfill they miss or split incidents")
+	}
 	r.plan.Store(p)
 }
 
