@@ -489,6 +489,12 @@ func (p *partition) clearBatches() {
 // counted, logged and skipped, since reading it again would not help; an
 // event of a newer version than this build reads is an error, so that the
 // partition stops there until the engine is upgraded rather than losing it.
+//
+// Shortcoming: that error ends the member's session, so all of the
+// member's partitions are revoked and assigned again in a loop until the
+// engine is upgraded, and re-keyed rules stall with them; holding back
+// only the one partition would need the group to retry a single
+// partition's batch in place.
 func (p *partition) decode(m *kafkabus.Message, ev *schemas.Event) (bool, error) {
 	if t := m.Header(wire.HeaderType); t != nil && !bytes.Equal(t, typeEvent) {
 		if rt, v, ok := wire.ParseType(string(t)); ok && rt == wire.RecordEvent && v > wire.EventVersion {
