@@ -197,10 +197,17 @@ func (s *server) metric(name string, labels ...string) float64 {
 	resp, err := http.Get(s.api + "/metrics")
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	return sumMetric(string(body), name, labels...)
+}
+
+// sumMetric sums the samples of metric name in a Prometheus text
+// exposition whose labels contain every given pair.
+func sumMetric(exposition, name string, labels ...string) float64 {
 	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		m := metricLine.FindStringSubmatch(sc.Text())
+	for _, line := range strings.Split(exposition, "\n") {
+		m := metricLine.FindStringSubmatch(line)
 		if m == nil || m[1] != name {
 			continue
 		}

@@ -551,22 +551,7 @@ func scrape(base, name string, labels ...string) (float64, bool) {
 	if code != http.StatusOK {
 		return 0, false
 	}
-	var sum float64
-	for _, line := range strings.Split(body, "\n") {
-		m := metricLine.FindStringSubmatch(line)
-		if m == nil || m[1] != name {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(m[2], l)
-		}
-		if ok {
-			v, _ := strconv.ParseFloat(m[3], 64)
-			sum += v
-		}
-	}
-	return sum, true
+	return sumMetric(body, name, labels...), true
 }
 
 // metric is scrape of the process's role metrics (the ingest ones for

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -322,7 +323,7 @@ func (rs *restorer) group(r *engRule, key string, seen int64, state []byte) erro
 // install hands every shard its groups, least recently active first, so
 // that its recency lists (and so expiry and eviction) keep their order.
 func (rs *restorer) install() error {
-	bySeen := func(a, b restored) int { return cmpInt64(a.g.seen, b.g.seen) }
+	bySeen := func(a, b restored) int { return cmp.Compare(a.g.seen, b.g.seen) }
 	for _, gs := range rs.perShard {
 		if !slices.IsSortedFunc(gs, bySeen) {
 			slices.SortStableFunc(gs, bySeen)
@@ -344,16 +345,6 @@ func (rs *restorer) install() error {
 			}
 		}
 	})
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decodeV2 reads a version 2 snapshot.

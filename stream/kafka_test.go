@@ -323,7 +323,7 @@ func (c *cluster) heldNone() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, m := range c.members {
-		if m.r.held.Load() != 0 { // zero once stopped: revoking releases them
+		if value(c.t, m.r.m.reorderHeld) != 0 { // zero once stopped: revoking removes the series
 			return false
 		}
 	}

@@ -104,8 +104,6 @@ type partition struct {
 	ro        reorder
 	due       []heldCopy
 	heldGauge prometheus.Gauge
-	// heldReported is the count last added to Runner.held.
-	heldReported int
 
 	repartitioned map[string]prometheus.Counter // by key set
 	duplicates    map[string]prometheus.Counter

@@ -307,11 +307,8 @@ func (p *partition) release(ctx context.Context) (bool, error) {
 
 // reportHeld publishes how many copies the partition holds.
 func (p *partition) reportHeld() {
-	n := len(p.ro.held)
-	p.r.held.Add(int64(n - p.heldReported))
-	p.heldReported = n
 	if p.heldGauge != nil {
-		p.heldGauge.Set(float64(n))
+		p.heldGauge.Set(float64(len(p.ro.held)))
 	}
 }
 

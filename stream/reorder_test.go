@@ -36,6 +36,17 @@ func userFailures(src string, secs ...int) []*schemas.Event {
 	return out
 }
 
+// feed assigns events partition part and hands it one batch of src's
+// failed logins for alice, at the given seconds after t0.
+func feed(t *testing.T, r *Runner, part int, src string, secs ...int) kafkabus.PartitionConsumer {
+	t.Helper()
+	pc, _, err := r.Assign(context.Background(), "ev", part, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = pc.Handle(context.Background(), records(0, userFailures(src, secs...)...))
+	require.NoError(t, err)
+	return pc
+}
+
 // split separates the progress markers from the copies.
 func split(msgs []kafkabus.Message) (copies, markers []kafkabus.Message) {
 	for _, m := range msgs {
@@ -57,14 +68,8 @@ func TestReorderFeedsInEventTime(t *testing.T) {
 	prod, st := &fakeProducer{}, &state{}
 	r := reorderRunner(t, prod, st, time.Hour)
 
-	late, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
-	require.NoError(t, err)
-	_, err = late.Handle(ctx, records(0, userFailures("10.0.1.1", 3600, 3601, 3602, 3603)...))
-	require.NoError(t, err)
-	early, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
-	require.NoError(t, err)
-	_, err = early.Handle(ctx, records(0, userFailures("10.0.0.1", 0, 1, 2, 3)...))
-	require.NoError(t, err)
+	feed(t, r, 1, "10.0.1.1", 3600, 3601, 3602, 3603)
+	feed(t, r, 0, "10.0.0.1", 0, 1, 2, 3)
 
 	prod.take("al") // the local rule's, per source
 	rp := asRecords(0, prod.take("rp"))
@@ -88,25 +93,25 @@ func TestReorderFeedsInEventTime(t *testing.T) {
 	_, err = rc.Handle(ctx, rp[:5])
 	require.NoError(t, err)
 	require.Empty(t, prod.take("al"))
-	require.Equal(t, int64(4), r.held.Load())
+	require.Equal(t, 4.0, value(t, r.m.reorderHeld))
 	// Partition 0's: its burst is due, partition 1's still waits.
 	_, err = rc.Handle(ctx, rp[5:])
 	require.NoError(t, err)
 	alerts := alertsOf(t, prod.take("al"))
 	require.Len(t, alerts, 1)
 	require.Equal(t, t0, alerts[0].FirstSeen)
-	require.Equal(t, int64(4), r.held.Load())
+	require.Equal(t, 4.0, value(t, r.m.reorderHeld))
 
 	// The held copies survive a move to another member.
 	rc.Revoke(ctx)
-	require.Zero(t, r.held.Load())
+	require.Zero(t, value(t, r.m.reorderHeld))
 	st.keep(prod.take("st"))
 	prod2 := &fakeProducer{}
 	r2 := reorderRunner(t, prod2, st, time.Hour)
 	rc, start, err := r2.Assign(ctx, "rp", 0, 10)
 	require.NoError(t, err)
 	require.Equal(t, int64(10), start)
-	require.Equal(t, int64(4), r2.held.Load())
+	require.Equal(t, 4.0, value(t, r2.m.reorderHeld))
 
 	// Partition 0 catches up and says so: the rest is due.
 	early2, _, err := r2.Assign(ctx, "ev", 0, 4)
@@ -130,7 +135,7 @@ func TestReorderFeedsInEventTime(t *testing.T) {
 	require.Len(t, alerts, 1)
 	require.Equal(t, t0.Add(3600*time.Second), alerts[0].FirstSeen)
 	require.Equal(t, 4, alerts[0].Count)
-	require.Zero(t, r2.held.Load())
+	require.Zero(t, value(t, r2.m.reorderHeld))
 }
 
 // TestIdleMarkerOfAnEmptyPartition: a partition that never had a record
@@ -140,10 +145,7 @@ func TestIdleMarkerOfAnEmptyPartition(t *testing.T) {
 	ctx := context.Background()
 	prod := &fakeProducer{}
 	r := reorderRunner(t, prod, &state{}, time.Hour)
-	busy, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
-	require.NoError(t, err)
-	_, err = busy.Handle(ctx, records(0, userFailures("10.0.1.1", 0, 1, 2, 3)...))
-	require.NoError(t, err)
+	busy := feed(t, r, 1, "10.0.1.1", 0, 1, 2, 3)
 	empty, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
 	require.NoError(t, err)
 	_, err = empty.(kafkabus.Idler).Idle(ctx)
@@ -166,10 +168,7 @@ func TestReorderStopsWaitingForSilentPartitions(t *testing.T) {
 	ctx := context.Background()
 	prod := &fakeProducer{}
 	r := reorderRunner(t, prod, &state{}, 50*time.Millisecond)
-	pc, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
-	require.NoError(t, err)
-	_, err = pc.Handle(ctx, records(0, userFailures("10.0.1.1", 0, 1, 2, 3)...))
-	require.NoError(t, err)
+	feed(t, r, 1, "10.0.1.1", 0, 1, 2, 3)
 	prod.take("al")
 	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
 	require.NoError(t, err)
@@ -192,16 +191,13 @@ func TestReorderBoundsHeldCopies(t *testing.T) {
 	prod := &fakeProducer{}
 	r := reorderRunner(t, prod, &state{}, time.Hour)
 	r.opts.ReorderMaxHeld = 2
-	pc, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
-	require.NoError(t, err)
-	_, err = pc.Handle(ctx, records(0, userFailures("10.0.1.1", 5, 1, 2, 3, 4, 0)...))
-	require.NoError(t, err)
+	feed(t, r, 1, "10.0.1.1", 5, 1, 2, 3, 4, 0)
 	prod.take("al")
 	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
 	require.NoError(t, err)
 	_, err = rc.Handle(ctx, asRecords(0, prod.take("rp")))
 	require.NoError(t, err)
-	require.Equal(t, int64(2), r.held.Load())
+	require.Equal(t, 2.0, value(t, r.m.reorderHeld))
 	require.Equal(t, 4.0, value(t, r.m.reorderForced))
 	alerts := alertsOf(t, prod.take("al"))
 	require.Len(t, alerts, 1, "the four oldest, fed in event time order, reach the threshold")

@@ -29,9 +29,7 @@ type Runner struct {
 	// budget is checkpointBudget, grace reorderGrace; tests change them.
 	budget int
 	grace  time.Duration
-	// held counts the repartition copies held by this member's partitions.
-	held  atomic.Int64
-	cache checkpointCache
+	cache  checkpointCache
 	// readState reads the group's checkpoints: readCheckpoints, or a
 	// stand-in in tests.
 	readState func(context.Context, map[string]bool) (map[string][]byte, error)

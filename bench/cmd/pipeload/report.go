@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -218,18 +219,8 @@ func toBuckets(by map[string]float64) []bucket {
 			out = append(out, bucket{v, c})
 		}
 	}
-	slices.SortFunc(out, func(a, b bucket) int { return cmpFloat(a.le, b.le) })
+	slices.SortFunc(out, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // loadAverage is the one-minute load average ("" where unknown): other
