@@ -102,9 +102,9 @@
 //	           uvarint  number of origins, then per origin:
 //	                      varint origin partition, varint highest origin offset seen
 //	           bytes    the engine snapshot (engine.Engine.Snapshot)
-//	varint   highest event time read (events partitions; else 0)
+//	varint   highest merge time of the latest batch (events partitions; else 0)
 //	uvarint  number of progress marks, then per mark:
-//	           varint origin partition, varint event time, byte flags (1 = idle)
+//	           varint origin partition, varint merge time, byte flags (1 = idle)
 //	uvarint  number of held copies, then per copy:
 //	           string key set, varint origin partition, varint origin offset,
 //	           bytes the event (wire.AppendEvent)
@@ -131,37 +131,41 @@
 // repartition partition in the order the partitions were handled, which
 // on a backlog can be hours apart in event time; a window fed that way
 // would ignore the older events as too late. So the repartition side
-// merges its input on event time, as a single process reading the logs
-// in order would see it:
+// merges its input on the time ingest received each event
+// (event.created; the event time for events that lack it), which is the
+// order one process receiving the same lines sees them in, also when the
+// lines' own times go back (older logs sent after newer ones):
 //
-//   - After a batch whose highest event time differs from the last one
+//   - After a batch whose highest merge time differs from the last one
 //     it reported (or when a third of ReorderWait passed since its last
 //     marker), an events partition sends a progress marker (header
 //     tocsin-type=progress/1, tocsin-origin=<partition>:<last offset>)
 //     with that time to every repartition partition, after the batch's
-//     copies. The time can go back: older logs sent after newer ones (a
-//     backfill) hold the others back again. When a fetch finds it caught
-//     up, it sends one marker flagged idle.
+//     copies. When a fetch finds it caught up, it sends one marker
+//     flagged idle.
 //   - A repartition partition holds each copy until every events
-//     partition has reported progress at or past the copy's event time,
-//     then feeds the due copies to their engines ordered by event time
-//     (then origin partition and offset). An events partition that has
-//     sent nothing for Options.ReorderWait (its member died or a
-//     rebalance is under way; at start-up, one not heard from yet) is not
-//     waited for; while one says it is idle, due copies wait one second,
-//     the time it takes that partition to report records of any time
-//     that reached it meanwhile.
-//     A copy of a partition not waited for that comes later is fed at
-//     once, and the window treats it as it treats late events. At most
+//     partition has reported progress at or past the copy's merge time,
+//     then feeds the due copies to their engines ordered by merge time
+//     (then event time, origin partition and offset). An events
+//     partition that has sent nothing for Options.ReorderWait (its member
+//     died or a rebalance is under way; at start-up, one not heard from
+//     yet) is not waited for; while one says it is idle, due copies wait
+//     one second, the time it takes that partition to report records
+//     that reached it meanwhile. A copy of a partition not waited for
+//     that comes later is fed at once, and the window treats it as it
+//     treats late events. At most
 //     Options.ReorderMaxHeld copies are held; beyond that the oldest are
 //     fed at once and counted in tocsin_stream_reorder_forced_total.
 //   - The held copies and the progress last heard of each events
 //     partition are part of the repartition partition's checkpoint, and
-//     an events partition's checkpoint keeps its highest event time, so
+//     an events partition's checkpoint keeps its last merge time, so
 //     a restart resumes the merge where it was.
 //
-// The marker value is a varint (encoding/binary, zig-zag) of the event
+// The marker value is a varint (encoding/binary, zig-zag) of the merge
 // time in Unix nanoseconds, then one flags byte (1 = idle).
+//
+// Several ingest instances stamp the time of receipt with their own
+// clocks, so their skew is the precision of the merge.
 //
 // Within one events partition the order is the topic's: events of one
 // partition that are out of event time order reach the windows as they

@@ -265,7 +265,7 @@ func (p *partition) restore(rec []byte) (int64, error) {
 		if err := wire.DecodeEvent(h.Event, ev); err != nil {
 			return 0, fmt.Errorf("held copy %d:%d: %w", h.Origin, h.Offset, err)
 		}
-		p.ro.hold(heldCopy{ts: ev.Timestamp.UnixNano(), arrived: now, origin: h.Origin, offset: h.Offset, u: u, ev: ev})
+		p.ro.hold(heldCopy{ts: mergeTime(ev), evTs: ev.Timestamp.UnixNano(), arrived: now, origin: h.Origin, offset: h.Offset, u: u, ev: ev})
 	}
 	p.reportHeld()
 	if dropped > 0 {
@@ -410,7 +410,7 @@ func (p *partition) runEvents(ctx context.Context, msgs []kafkabus.Message, base
 		if !ok {
 			continue
 		}
-		batchMax = max(batchMax, ev.Timestamp.UnixNano())
+		batchMax = max(batchMax, mergeTime(ev))
 		p.ptrs = append(p.ptrs, ev)
 		if !replay {
 			p.route(&msgs[i], ev)
@@ -470,7 +470,7 @@ func (p *partition) runRepartition(ctx context.Context, msgs []kafkabus.Message)
 		if !ok {
 			continue
 		}
-		p.ro.hold(heldCopy{ts: ev.Timestamp.UnixNano(), arrived: now, origin: op, offset: oo, u: u, ev: ev})
+		p.ro.hold(heldCopy{ts: mergeTime(ev), evTs: ev.Timestamp.UnixNano(), arrived: now, origin: op, offset: oo, u: u, ev: ev})
 	}
 	_, err := p.release(ctx)
 	return err

@@ -22,9 +22,9 @@ const TypeProgress = "progress/1"
 
 var typeProgress = []byte(TypeProgress)
 
-// Progress marker value: varint event time (Unix nanoseconds, the
-// highest of the latest batch the origin partition read), then one flags
-// byte.
+// Progress marker value: varint merge time (Unix nanoseconds, the
+// highest of the latest batch the origin partition read; see mergeTime),
+// then one flags byte.
 const markerIdle = 1 // the origin partition is caught up and waits for records
 
 func appendMarker(b []byte, hwm int64, idle bool) []byte {
@@ -57,10 +57,23 @@ type originMark struct {
 // progress within a fetch or two.
 const reorderGrace = time.Second
 
+// mergeTime is the time copies are merged on: when ingest received the
+// event, else (events made by other tools) its event time. Merging on
+// the time of receipt feeds a re-keyed rule the copies in the order one
+// process receiving the same lines would see them, also when the lines'
+// own times go back (older logs sent after newer ones).
+func mergeTime(ev *schemas.Event) int64 {
+	if !ev.Event.Created.IsZero() {
+		return ev.Event.Created.UnixNano()
+	}
+	return ev.Timestamp.UnixNano()
+}
+
 // heldCopy is a repartition copy waiting for every origin partition to
 // pass its event time.
 type heldCopy struct {
-	ts      int64
+	ts      int64 // mergeTime
+	evTs    int64 // event time, for copies received at the same time
 	arrived time.Time
 	origin  int32
 	offset  int64
@@ -70,6 +83,9 @@ type heldCopy struct {
 
 func compareHeld(a, b heldCopy) int {
 	if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.evTs, b.evTs); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.origin, b.origin); c != 0 {

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -301,4 +302,70 @@ func TestMarkersOnlyWhenProgressMoves(t *testing.T) {
 	_, err = pc.Handle(ctx, records(3, userFailures("10.0.0.1", 11)...))
 	require.NoError(t, err)
 	require.Equal(t, 1, markers(), "again after a third of the wait, to show it lives")
+}
+
+// TestMergeOnTimeOfReceipt: older lines received after newer ones (a
+// backfill) reach a re-keyed rule in the order they were received, as in
+// one process, not in the order of their own times.
+func TestMergeOnTimeOfReceipt(t *testing.T) {
+	ctx := context.Background()
+	prod := &fakeProducer{}
+	r := reorderRunner(t, prod, &state{}, time.Hour)
+	received := t0.Add(24 * time.Hour)
+	at := func(src string, secs []int, first int) []*schemas.Event {
+		evs := userFailures(src, secs...)
+		for i, ev := range evs {
+			ev.Event.Created = received.Add(time.Duration(first+i) * time.Second)
+		}
+		return evs
+	}
+	// Received in this order: partition 1's two at 100 s and 101 s, then
+	// partition 0's two at 0 s and 1 s.
+	late, early := at("10.0.1.1", []int{100, 101}, 0), at("10.0.0.1", []int{0, 1}, 2)
+	var want []schemas.Alert
+	for _, a := range referenceAlerts(t, r.opts.Rules, append(append([]*schemas.Event{}, late...), early...)) {
+		if a.RuleID == "user-fail" {
+			want = append(want, a)
+		}
+	}
+	require.Len(t, want, 1)
+
+	p1, _, err := r.Assign(ctx, "ev", 1, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = p1.Handle(ctx, records(0, late...))
+	require.NoError(t, err)
+	p0, _, err := r.Assign(ctx, "ev", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = p0.Handle(ctx, records(0, early...))
+	require.NoError(t, err)
+	for _, pc := range []kafkabus.PartitionConsumer{p0, p1} {
+		_, err = pc.(kafkabus.Idler).Idle(ctx)
+		require.NoError(t, err)
+	}
+	prod.take("al")
+	// Partition 0's copies reach the repartition topic first.
+	rp := prod.take("rp")
+	var ordered []kafkabus.Message
+	for _, origin := range []string{"0:", "1:"} {
+		for _, m := range rp {
+			if strings.HasPrefix(string(m.Header(HeaderOrigin)), origin) {
+				ordered = append(ordered, m)
+			}
+		}
+	}
+	rc, _, err := r.Assign(ctx, "rp", 0, kafkabus.FirstOffset)
+	require.NoError(t, err)
+	_, err = rc.Handle(ctx, asRecords(0, ordered))
+	require.NoError(t, err)
+	got := alertsOf(t, prod.take("al"))
+	require.Len(t, got, 1)
+	require.Equal(t, want[0].FirstSeen, got[0].FirstSeen)
+	require.Equal(t, want[0].LastSeen, got[0].LastSeen)
+	require.Equal(t, want[0].Count, got[0].Count)
+	var ids, wantIDs []uint64
+	for i := range got[0].Events {
+		ids = append(ids, got[0].Events[i].ID)
+		wantIDs = append(wantIDs, want[0].Events[i].ID)
+	}
+	require.Equal(t, wantIDs, ids)
 }
