@@ -55,6 +55,13 @@ type originMark struct {
 // reorderGrace is how long a copy waits for an idle events partition
 // that has not passed its time: one that gets records again reports its
 // progress within a fetch or two.
+//
+// Shortcoming: a partition that catches up between two of ingest's
+// batches says it is idle, and on a loaded machine its next batch can
+// take longer than this to be handled; copies of other partitions
+// received later are then fed first, and a re-keyed rule can split an
+// incident a single process would report whole. Waiting longer delays
+// every re-keyed alert of a quiet stream by as much.
 const reorderGrace = time.Second
 
 // mergeTime is the time copies are merged on: when ingest received the
