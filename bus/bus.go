@@ -28,6 +28,17 @@ type Publisher[T any] interface {
 	Publish(ctx context.Context, batch []T) error
 }
 
+// Syncer is implemented by a Publisher whose Publish returns before the
+// batch is safe: the Kafka path, where Publish puts records in a buffer in
+// front of the broker. Sync returns once every record published before the
+// call was accepted by the sink behind the buffer (the broker acknowledged
+// it), or with ctx's error. Acknowledging transports (RELP, HTTP) call it
+// before they answer a sender. A Publisher without Sync holds a batch safe
+// when Publish returns.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
 // Direct is a Publisher that calls its handler synchronously: no queue,
 // no goroutine. Replay uses it so that a run is deterministic.
 type Direct[T any] struct{ H Handler[T] }
