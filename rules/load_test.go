@@ -216,7 +216,7 @@ func TestLoadProblems(t *testing.T) {
 		{"group_by problems", rule("    kind: match\n    condition: event.action == \"x\"\n    group_by: [source.ip, source.ip, message]\n"),
 			[]string{
 				`rules/r.yaml:7: rule "r1": group_by: field "source.ip" listed twice`,
-				`rules/r.yaml:7: rule "r1": group_by: unknown field "message" (want one of: event.action, event.category, event.dataset, event.outcome, event.reason, host.name, log.source.address, log.syslog.appname, log.syslog.hostname, log.syslog.msgid, log.syslog.procid, process.command_line, process.name, process.pid, source.address, source.domain, source.ip, source.port, ssh.method, user.name, user.target.name)`,
+				`rules/r.yaml:7: rule "r1": group_by: unknown field "message" (want one of: change.item, destination.address, destination.domain, destination.ip, destination.port, event.action, event.category, event.code, event.dataset, event.outcome, event.reason, event.type, file.hash.sha256, file.path, group.name, host.name, log.source.address, log.syslog.appname, log.syslog.hostname, log.syslog.msgid, log.syslog.procid, network.direction, network.protocol, network.transport, observer.hostname, observer.ingress_interface, observer.product, observer.vendor, process.command_line, process.executable, process.name, process.pid, rule.id, rule.name, source.address, source.domain, source.ip, source.port, ssh.method, threat.name, tls.server.issuer, tls.server.subject, user.domain, user.id, user.name, user.target.domain, user.target.id, user.target.name, vulnerability.id, winlog.computer_name, winlog.event_id, winlog.logon_type)`,
 			}},
 	}
 	for _, tc := range tests {
@@ -248,7 +248,7 @@ func TestLoadTestSpecProblems(t *testing.T) {
 		`rules/r.yaml:12: test "one": now: want an RFC 3339 time such as 2024-12-10T06:55:46Z, got "yesterday"`,
 		`rules/r.yaml:14: test "one": events.event.actoin: unknown field actoin (event.actoin); did you mean event.action?`,
 		`rules/r.yaml:14: test "one": events.event.count: event.count wants an integer, got "many"`,
-		`rules/r.yaml:15: test "one": events.event: event is a group of fields; set its members (event.action, event.category, event.count, event.created, event.dataset, event.kind, event.original, event.outcome, event.reason)`,
+		`rules/r.yaml:15: test "one": events.event: event is a group of fields; set its members (event.action, event.category, event.code, event.count, event.created, event.dataset, event.kind, event.original, event.outcome, event.reason, event.severity, event.type)`,
 		`rules/r.yaml:18: test "one": expect.group.user.name: rule "ssh-bf" does not group by user.name (group_by: source.ip)`,
 		`rules/r.yaml:19: test "one": expect.cout: unknown key (want one of: count, group, rule)`,
 		`rules/r.yaml:20: test "one": expect.rule: no rule "other" in this file (a test runs the rules of its own file)`,

@@ -72,7 +72,7 @@ func TestLoadReportsEveryReasonProblemAtOnce(t *testing.T) {
 		`rules/r.yaml:29: rule "threshold-reason": reason: placeholder {within} is only set when the rule has followed_by`,
 		`rules/r.yaml:29: rule "threshold-reason": reason: placeholder {distinct} is only set when the rule has distinct`,
 		`rules/r.yaml:29: rule "threshold-reason": reason: placeholder {event} is a group of fields, not a value; name one of them: ` +
-			`{event.action}, {event.category}, {event.count}, {event.created}, {event.dataset}, {event.kind}, {event.original}, {event.outcome}, {event.reason}`,
+			`{event.action}, {event.category}, {event.code}, {event.count}, {event.created}, {event.dataset}, {event.kind}, {event.original}, {event.outcome}, {event.reason}, {event.severity}, {event.type}`,
 		`rules/r.yaml:29: rule "threshold-reason": reason: unknown placeholder {Source.IP}; did you mean {source.ip}?`,
 		`rules/r.yaml:30: rule "broken-keys": threshold: missing (required)`,
 		`rules/r.yaml:37: rule "broken-keys": reason: unknown placeholder {usr.name}; did you mean {user.name}?`,
@@ -104,7 +104,7 @@ func TestReasonPlaceholderMessages(t *testing.T) {
 			`rules/r.yaml:8: rule "r1": reason: placeholder {window} belongs to threshold rules; a match rule offers an event field such as {source.ip} or one of: ` +
 				`{count}, {distinct_count}, {events}, {first_seen}, {last_seen}, {title}, {id}, {severity}, {group}`},
 		{"user is a group of fields", "match", "", "{user}",
-			`rules/r.yaml:8: rule "r1": reason: placeholder {user} is a group of fields, not a value; name one of them: {user.name}, {user.target.name}`},
+			`rules/r.yaml:8: rule "r1": reason: placeholder {user} is a group of fields, not a value; name one of them: {user.domain}, {user.id}, {user.name}, {user.target.domain}, {user.target.id}, {user.target.name}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, []string{tc.want}, loadErrors(t, rule(tc.kind, tc.extra, tc.reason)))

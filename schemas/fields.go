@@ -84,11 +84,56 @@ func init() {
 	addField("log.syslog.appname", "", func(e *Event) string { return e.Log.Syslog.AppName })
 	addField("log.syslog.procid", "", func(e *Event) string { return e.Log.Syslog.ProcID })
 	addField("log.syslog.msgid", "", func(e *Event) string { return e.Log.Syslog.MsgID })
+
+	addField("event.type", "", func(e *Event) string { return e.Event.Type })
+	addField("event.code", "", func(e *Event) string { return e.Event.Code })
+	addField("user.id", "", func(e *Event) string { return e.User.ID })
+	addField("user.domain", "", func(e *Event) string { return e.User.Domain })
+	addField("user.target.id", "", func(e *Event) string { return e.User.Target.ID })
+	addField("user.target.domain", "", func(e *Event) string { return e.User.Target.Domain })
+	addField("process.executable", "", func(e *Event) string { return e.Process.Executable })
+	addField("destination.ip", "ip", func(e *Event) string { return e.Destination.IP })
+	addField("destination.domain", "domain", func(e *Event) string { return e.Destination.Domain })
+	addField("destination.address", EntityAddress, func(e *Event) string {
+		if e.Destination.IP != "" {
+			return e.Destination.IP
+		}
+		return e.Destination.Domain
+	})
+	addField("destination.port", "", func(e *Event) string { return itoa(e.Destination.Port) })
+	addField("network.transport", "", func(e *Event) string { return e.Network.Transport })
+	addField("network.protocol", "", func(e *Event) string { return e.Network.Protocol })
+	addField("network.direction", "", func(e *Event) string { return e.Network.Direction })
+	addField("observer.vendor", "", func(e *Event) string { return e.Observer.Vendor })
+	addField("observer.product", "", func(e *Event) string { return e.Observer.Product })
+	addField("observer.hostname", "host", func(e *Event) string { return e.Observer.Hostname })
+	addField("observer.ingress_interface", "", func(e *Event) string { return e.Observer.IngressInterface })
+	addField("rule.id", "", func(e *Event) string { return e.Rule.ID })
+	addField("rule.name", "", func(e *Event) string { return e.Rule.Name })
+	addField("threat.name", "", func(e *Event) string { return e.Threat.Name })
+	addField("file.path", "", func(e *Event) string { return e.File.Path })
+	addField("file.hash.sha256", "", func(e *Event) string { return e.File.Hash.SHA256 })
+	addField("group.name", "", func(e *Event) string { return e.Group.Name })
+	addField("winlog.event_id", "", func(e *Event) string { return itoa(e.Winlog.EventID) })
+	addField("winlog.computer_name", "host", func(e *Event) string { return e.Winlog.Computer })
+	addField("winlog.logon_type", "", func(e *Event) string { return itoa(e.Winlog.LogonType) })
+	addField("tls.server.subject", "", func(e *Event) string { return e.TLS.Server.Subject })
+	addField("tls.server.issuer", "", func(e *Event) string { return e.TLS.Server.Issuer })
+	addField("vulnerability.id", "", func(e *Event) string { return e.Vulnerability.ID })
+	addField("change.item", "", func(e *Event) string { return e.Change.Item })
 }
 
+// labelsPrefix starts the name of a field read from Event.Labels.
+const labelsPrefix = "labels."
+
 // LookupField returns the spec of a groupable field by its dotted name.
+// "labels.NAME" names the label NAME of any event.
 func LookupField(name string) (FieldSpec, bool) {
 	f, ok := fieldSpecs[name]
+	if !ok && len(name) > len(labelsPrefix) && name[:len(labelsPrefix)] == labelsPrefix {
+		key := name[len(labelsPrefix):]
+		return FieldSpec{Name: name, Get: func(e *Event) string { return e.Labels[key] }}, true
+	}
 	return f, ok
 }
 

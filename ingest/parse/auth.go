@@ -44,21 +44,12 @@ const (
 	ReasonBadProtocol        = "bad protocol version"
 )
 
-// classify reads the meaning of ev.Message from the program that wrote it,
-// then from the start of the message. A message it does not know keeps its
+// classify reads the meaning of an authentication message from the
+// program that wrote it (app), then from the start of msg. It reports
+// whether the message was one it reads; one it does not know keeps its
 // header fields and gets no action.
-func classify(ev *schemas.Event) {
-	msg := ev.Message
-	if strings.HasPrefix(msg, "message repeated ") {
-		if inner, n, ok := cutRepeated(msg); ok {
-			msg = inner
-			ev.Event.Count = n
-		}
-	}
-	if msg == "" {
-		return
-	}
-	switch name := ev.Log.Syslog.AppName; name {
+func classify(ev *schemas.Event, app, msg string) bool {
+	switch app {
 	case "sshd", "sshd-session":
 		sshd(ev, msg)
 	case "sudo":
@@ -68,15 +59,18 @@ func classify(ev *schemas.Event) {
 	default:
 		// Old Linux-PAM wrote "sshd(pam_unix)[pid]: authentication failure;
 		// ..." with the service and module in the tag.
-		if i := strings.IndexByte(name, '('); i > 0 && strings.HasPrefix(name[i+1:], "pam_") {
-			ev.Process.Name = name[:i]
-			pamBody(ev, name[:i], msg)
-			return
+		if i := strings.IndexByte(app, '('); i > 0 && strings.HasPrefix(app[i+1:], "pam_") {
+			ev.Process.Name = app[:i]
+			pamBody(ev, app[:i], msg)
+			return true
 		}
 		if strings.HasPrefix(msg, "pam_") {
 			pam(ev, msg)
+			return true
 		}
+		return false
 	}
+	return true
 }
 
 // cutRepeated reads syslogd's "message repeated N times: [ inner]".

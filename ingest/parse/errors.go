@@ -1,6 +1,9 @@
 package parse
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // Reasons a line fails to parse. Each is a short fixed phrase meant to be
 // used as a metric label and as schemas.ParseFailure.Reason.
@@ -32,11 +35,19 @@ const (
 // Reasons lists every Reason that Parse can return, so that callers can
 // create their metric label children up front.
 func Reasons() []string {
-	return []string{
+	out := []string{
 		ReasonEmpty, ReasonNoHeader, ReasonBadPriority, ReasonBadVersion,
 		ReasonBadTimestamp, ReasonBadHeader, ReasonBadStructuredData,
 		ReasonNoMessage,
 	}
+	for _, s := range sources() {
+		for _, r := range s.Reasons {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // Error is a line that Parse could not read. Reason is one of the Reason

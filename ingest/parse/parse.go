@@ -15,6 +15,10 @@ const (
 	FormatNone    = "none"
 )
 
+// Values of schemas.Syslog.Format above are the header's; the names a
+// listener's format takes are FormatAuto, FormatSyslog and the sources'
+// (see Formats).
+
 // priorityDefault is what RFC 3164 section 4.3.3 tells a relay to assume
 // for a line without <PRI>: facility user (1), severity notice (5).
 const priorityDefault = 13
@@ -23,6 +27,12 @@ const priorityDefault = 13
 type Options struct {
 	// Location is the zone for timestamps that carry none (default time.UTC).
 	Location *time.Location
+	// Format is the one format to read (see Formats), or "" or "auto" to
+	// detect it per message. A name Validate rejects reads as auto.
+	Format string
+	// Disabled names sources that detection skips: their messages keep
+	// their syslog header fields and get no meaning.
+	Disabled []string
 }
 
 // Parser reads syslog lines into events. It keeps no state between lines
@@ -30,6 +40,12 @@ type Options struct {
 type Parser struct {
 	loc *time.Location
 	utc bool
+	// forced is the one source a listener was told to expect; nil
+	// detects per message. syslogOnly reads only the syslog header and
+	// the authentication messages.
+	forced     *Source
+	syslogOnly bool
+	detect     detector
 	// yearCache holds the last reference day and its year (see yearOfDay).
 	yearCache atomic.Uint64
 }
@@ -40,19 +56,27 @@ func New(opts Options) *Parser {
 	if loc == nil {
 		loc = time.UTC
 	}
-	p := &Parser{loc: loc, utc: loc == time.UTC}
+	p := &Parser{loc: loc, utc: loc == time.UTC, detect: newDetector(opts.Disabled)}
+	switch opts.Format {
+	case "", FormatAuto:
+	case FormatSyslog:
+		p.syslogOnly = true
+	default:
+		p.forced = lookupSource(opts.Format)
+	}
 	p.yearCache.Store(uint64(1) << 63) // a day no reference falls on
 	return p
 }
 
 // Parse fills ev (which the caller has Reset) from one line without its
-// trailing newline. received is when the line arrived; it is the reference
-// for inferring the year of year-less timestamps and the timestamp of lines
-// that carry none. Parse sets ev.Event.Original = line, ev.Event.Created =
-// received, ev.Event.Count = 1 (or N), and all fields it can read. It never
-// allocates for RFC 3164/5424 headers and sshd/sudo/su/PAM messages
-// (string fields are substrings of line). On failure it returns *Error and
-// ev holds whatever was read.
+// trailing newline, or one JSON or XML record. received is when the line
+// arrived; it is the reference for inferring the year of year-less
+// timestamps and the timestamp of lines that carry none. Parse sets
+// ev.Event.Original = line, ev.Event.Created = received, ev.Event.Count = 1
+// (or N), and all fields it can read. It never allocates for RFC 3164/5424
+// headers, sshd/sudo/su/PAM messages and the firewall formats (string
+// fields are substrings of line). On failure it returns *Error and ev holds
+// whatever was read.
 //
 // Every timestamp Parse sets is in UTC.
 func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error {
@@ -67,19 +91,44 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 		return bomNote(&Error{Reason: ReasonEmpty, Detail: "the line is empty"}, skipped)
 	}
 	var err *Error
-	if line[0] == '<' {
-		err = p.parsePRI(line, received, ev)
-	} else {
-		err = p.parse3164(line, 0, false, received, ev)
+	switch {
+	case p.forced != nil:
+		err = p.parseForced(line, received, ev)
+	case line[0] == '<':
+		if len(line) > 1 && !isDigit(line[1]) {
+			if src := p.claim(line); src != nil {
+				err = p.wholeWith(src, line, received, ev)
+				break
+			}
+		}
+		if err = p.parsePRI(line, received, ev); err == nil {
+			err = p.body(ev, received)
+		}
+	case line[0] == '{' || line[0] == '[':
+		if src := p.claim(line); src != nil {
+			err = p.wholeWith(src, line, received, ev)
+			break
+		}
+		p.noHeader(line, received, ev)
+		err = &Error{Reason: ReasonNoHeader, Detail: "a JSON record that no enabled format reads"}
+	default:
+		if err = p.parse3164(line, 0, false, received, ev); err == nil {
+			err = p.body(ev, received)
+		} else if err.Reason == ReasonNoHeader {
+			// A line without syslog header may still be a format of its
+			// own: CEF, a FortiGate record, an auditd line.
+			if src := p.claim(line); src != nil {
+				err = p.wholeWith(src, line, received, ev)
+			}
+		}
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = received.UTC()
 	}
 	if err != nil {
-		if ev.Timestamp.IsZero() {
-			ev.Timestamp = received.UTC()
-		}
 		return bomNote(err, skipped)
 	}
 	ev.Event.Kind = "event"
-	classify(ev)
 	return nil
 }
 
@@ -182,7 +231,8 @@ func (p *Parser) parse3164(line string, i int, hasPRI bool, received time.Time, 
 			p.noHeader(line, received, ev)
 			return fail(ReasonNoHeader, "neither a priority nor a timestamp", 0)
 		}
-		ev.Timestamp = received.UTC()
+		// No timestamp: Parse gives the event the receive time, unless
+		// the message's own reader finds one.
 	case stampOK:
 		t, ok := p.instant(&st, received)
 		if !ok {

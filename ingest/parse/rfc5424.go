@@ -27,7 +27,8 @@ func (p *Parser) parse5424(line string, i int, received time.Time, ev *schemas.E
 	sl := &ev.Log.Syslog
 	sl.Format = FormatRFC5424
 	if i < len(line) && line[i] == '-' && (i+1 == len(line) || line[i+1] == ' ') {
-		ev.Timestamp = received.UTC()
+		// No timestamp: Parse gives the event the receive time, unless
+		// the message's own reader finds one.
 		i++
 	} else {
 		var st stamp

@@ -1,0 +1,330 @@
+package parse
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tocsin-siem/tocsin/schemas"
+)
+
+// Names of the formats that are not a Source of their own.
+const (
+	// FormatAuto detects the format of each message (the default).
+	FormatAuto = "auto"
+	// FormatSyslog reads the syslog header and the sshd, sudo, su and PAM
+	// messages only; any other message keeps its header fields.
+	FormatSyslog = "syslog"
+)
+
+// Source is one kind of log that tocsin reads: a vendor format (Cisco ASA,
+// FortiGate), a program's messages (ClamAV, useradd) or a generic encoding
+// (CEF, JSON). Each is registered once, by the file that reads it, and can
+// be detected per message, named as a listener's only format, or switched
+// off.
+//
+// Detection asks, in order of Priority, for a message after a syslog
+// header: Apps (the header's APP-NAME or TAG), AppPrefixes, Prefixes (the
+// message's start), then Sniff. For a line without syslog header, Prefixes
+// and Sniff see the whole line; for a JSON record (a line that starts with
+// '{' or '['), JSON does.
+type Source struct {
+	// Name is the format's name in configuration, metrics and
+	// event.dataset where the source sets no finer one.
+	Name string
+	// Description says in a few words what the source reads.
+	Description string
+	// Priority orders detection: lower first. Generic readers (key=value,
+	// JSON) use high values so that vendor readers see a message first.
+	Priority int
+	// Apps are syslog APP-NAME (TAG) values whose messages this source
+	// reads.
+	Apps []string
+	// AppPrefixes are APP-NAME beginnings ("%ASA-").
+	AppPrefixes []string
+	// Prefixes are message beginnings that identify the format whatever
+	// the APP-NAME ("CEF:").
+	Prefixes []string
+	// Sniff, when set, reports whether a message (or a line without
+	// header) is this source's. It runs for every message no earlier
+	// test claimed, so it must be cheap and must not allocate.
+	Sniff func(msg string) bool
+	// JSON, when set, reports whether a JSON record is this source's.
+	JSON func(rec string) bool
+	// Reasons lists the failure reasons Parse may return, beyond the
+	// package's own.
+	Reasons []string
+	// Parse reads in into ev. A recognised record that is malformed
+	// returns an *Error; the event keeps what was read.
+	Parse func(p *Parser, in Input, ev *schemas.Event) *Error
+}
+
+// Input is what a Source's Parse reads.
+type Input struct {
+	// Msg is the syslog MSG (after any "message repeated N times"
+	// wrapper), or the whole line or JSON record when it carries no syslog
+	// header.
+	Msg string
+	// App is the syslog APP-NAME or TAG, empty without header.
+	App string
+	// Received is when the line arrived: the reference for year-less
+	// dates and the timestamp of records that carry none.
+	Received time.Time
+	// Header reports whether Msg followed a syslog header. ev.Timestamp
+	// is then the header's time, or zero when the header had none: a
+	// Source sets ev.Timestamp from the record's own time only when it is
+	// zero.
+	Header bool
+}
+
+var (
+	registryMu sync.Mutex
+	registry   []*Source
+	sorted     bool
+)
+
+// register adds a source; files that read a format call it from init.
+func register(s Source) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if s.Name == "" || s.Parse == nil {
+		panic("parse: a source needs a name and a Parse function")
+	}
+	for _, o := range registry {
+		if o.Name == s.Name {
+			panic("parse: source " + s.Name + " registered twice")
+		}
+	}
+	registry = append(registry, &s)
+	sorted = false
+}
+
+// sources returns the registered sources in detection order.
+func sources() []*Source {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if !sorted {
+		slices.SortStableFunc(registry, func(a, b *Source) int {
+			return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Name, b.Name))
+		})
+		sorted = true
+	}
+	return registry
+}
+
+// Formats lists the names a listener's format may take: auto, syslog and
+// every source, sorted after the first two.
+func Formats() []string {
+	names := []string{FormatAuto, FormatSyslog}
+	var rest []string
+	for _, s := range sources() {
+		rest = append(rest, s.Name)
+	}
+	slices.Sort(rest)
+	return append(names, rest...)
+}
+
+// Sources returns the name and description of every source, sorted by
+// name.
+func Sources() [][2]string {
+	var out [][2]string
+	for _, s := range sources() {
+		out = append(out, [2]string{s.Name, s.Description})
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return out
+}
+
+func lookupSource(name string) *Source {
+	for _, s := range sources() {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Validate reports every unknown format name in o at once.
+func (o Options) Validate() error {
+	var errs []error
+	known := strings.Join(Formats(), ", ")
+	if o.Format != "" && o.Format != FormatAuto && o.Format != FormatSyslog && lookupSource(o.Format) == nil {
+		errs = append(errs, fmt.Errorf("unknown format %q (want one of: %s)", o.Format, known))
+	}
+	for _, d := range o.Disabled {
+		if lookupSource(d) == nil {
+			errs = append(errs, fmt.Errorf("cannot disable unknown format %q (want one of: %s)", d, strings.Join(Formats()[2:], ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// detector holds a Parser's view of the registry: the enabled sources in
+// detection order, indexed by APP-NAME.
+type detector struct {
+	byApp     map[string]*Source
+	appPrefix []*Source
+	prefix    []*Source
+	sniff     []*Source
+	json      []*Source
+}
+
+func newDetector(disabled []string) detector {
+	d := detector{byApp: map[string]*Source{}}
+	for _, s := range sources() {
+		if slices.Contains(disabled, s.Name) {
+			continue
+		}
+		for _, a := range s.Apps {
+			if _, taken := d.byApp[a]; !taken {
+				d.byApp[a] = s
+			}
+		}
+		if len(s.AppPrefixes) > 0 {
+			d.appPrefix = append(d.appPrefix, s)
+		}
+		if len(s.Prefixes) > 0 {
+			d.prefix = append(d.prefix, s)
+		}
+		if s.Sniff != nil {
+			d.sniff = append(d.sniff, s)
+		}
+		if s.JSON != nil {
+			d.json = append(d.json, s)
+		}
+	}
+	return d
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// body gives the message of a line whose syslog header was read to the
+// reader of its program or format. A message no reader claims keeps its
+// header fields and gets no action: that is not a failure.
+func (p *Parser) body(ev *schemas.Event, received time.Time) *Error {
+	msg := ev.Message
+	if strings.HasPrefix(msg, "message repeated ") {
+		if inner, n, ok := cutRepeated(msg); ok {
+			msg = inner
+			ev.Event.Count = n
+		}
+	}
+	if msg == "" {
+		return nil
+	}
+	app := ev.Log.Syslog.AppName
+	switch app {
+	case "sshd", "sshd-session", "sudo", "su":
+		classify(ev, app, msg)
+		return nil
+	}
+	if p.syslogOnly {
+		classify(ev, app, msg)
+		return nil
+	}
+	in := Input{Msg: msg, App: app, Received: received, Header: true}
+	d := &p.detect
+	if s := d.byApp[app]; s != nil && app != "" {
+		return s.Parse(p, in, ev)
+	}
+	for _, s := range d.appPrefix {
+		if hasAnyPrefix(app, s.AppPrefixes) {
+			return s.Parse(p, in, ev)
+		}
+	}
+	for _, s := range d.prefix {
+		if hasAnyPrefix(msg, s.Prefixes) {
+			return s.Parse(p, in, ev)
+		}
+	}
+	if classify(ev, app, msg) {
+		return nil
+	}
+	for _, s := range d.sniff {
+		if s.Sniff(msg) {
+			return s.Parse(p, in, ev)
+		}
+	}
+	if msg[0] == '{' {
+		for _, s := range d.json {
+			if s.JSON(msg) {
+				return s.Parse(p, in, ev)
+			}
+		}
+	}
+	return nil
+}
+
+// claim returns the source that reads a line without syslog header (a
+// JSON record, an XML event, or a format with a header of its own: CEF, a
+// FortiGate record, an auditd line), or nil.
+func (p *Parser) claim(line string) *Source {
+	d := &p.detect
+	if line[0] == '{' || line[0] == '[' {
+		for _, s := range d.json {
+			if s.JSON(line) {
+				return s
+			}
+		}
+	}
+	for _, s := range d.prefix {
+		if hasAnyPrefix(line, s.Prefixes) {
+			return s
+		}
+	}
+	for _, s := range d.sniff {
+		if s.Sniff(line) {
+			return s
+		}
+	}
+	return nil
+}
+
+// wholeWith reads a header-less line with src.
+func (p *Parser) wholeWith(src *Source, line string, received time.Time, ev *schemas.Event) *Error {
+	ev.Log.Syslog = schemas.Syslog{Format: FormatNone}
+	ev.Timestamp = time.Time{}
+	ev.Message = ""
+	return src.Parse(p, Input{Msg: line, Received: received}, ev)
+}
+
+// parseForced reads a line of the one format a listener was told to
+// expect. A syslog header, when the line has one, is read first and the
+// format reads its MSG; otherwise the format reads the whole line.
+func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event) *Error {
+	src := p.forced
+	var err *Error
+	switch {
+	case line[0] == '{' || line[0] == '[' || (line[0] == '<' && (len(line) == 1 || !isDigit(line[1]))):
+		return p.wholeWith(src, line, received, ev)
+	case line[0] == '<':
+		err = p.parsePRI(line, received, ev)
+	default:
+		err = p.parse3164(line, 0, false, received, ev)
+		if err != nil && err.Reason == ReasonNoHeader {
+			return p.wholeWith(src, line, received, ev)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	msg := ev.Message
+	if strings.HasPrefix(msg, "message repeated ") {
+		if inner, n, ok := cutRepeated(msg); ok {
+			msg = inner
+			ev.Event.Count = n
+		}
+	}
+	return src.Parse(p, Input{Msg: msg, App: ev.Log.Syslog.AppName, Received: received, Header: true}, ev)
+}
