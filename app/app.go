@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tocsin-siem/tocsin/ingest/parse"
 )
 
 // Version is set at build time with -ldflags "-X .../app.Version=...".
@@ -113,6 +115,43 @@ func addTimeFlags(fs *flag.FlagSet) timeFlags {
 	return timeFlags{
 		ref: fs.String("reference-time", "", "RFC 3339 time that year-less timestamps are inferred against (default now)"),
 		tz:  fs.String("timezone", "UTC", "zone of timestamps that carry none"),
+	}
+}
+
+// formatFlags are the format choices of the commands that read logs.
+type formatFlags struct {
+	format, disable *string
+	list            *bool
+}
+
+func addFormatFlags(fs *flag.FlagSet) formatFlags {
+	return formatFlags{
+		format:  fs.String("format", parse.FormatAuto, "the one format of the input; auto detects it per line (see --formats)"),
+		disable: fs.String("disable", "", "comma-separated formats that detection skips"),
+		list:    fs.Bool("formats", false, "list the formats and exit"),
+	}
+}
+
+// options checks the flags and returns the parser options they ask for.
+func (f formatFlags) options(loc *time.Location) (parse.Options, error) {
+	o := parse.Options{Location: loc, Format: *f.format}
+	for d := range strings.SplitSeq(*f.disable, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			o.Disabled = append(o.Disabled, d)
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return o, usageErr("%v", err)
+	}
+	return o, nil
+}
+
+// printFormats lists the formats for --formats.
+func printFormats(w io.Writer) {
+	fmt.Fprintf(w, "%-16s %s\n", parse.FormatAuto, "detect the format of each line (default)")
+	fmt.Fprintf(w, "%-16s %s\n", parse.FormatSyslog, "syslog header and the sshd, sudo, su and PAM messages only")
+	for _, s := range parse.Sources() {
+		fmt.Fprintf(w, "%-16s %s\n", s[0], s[1])
 	}
 }
 

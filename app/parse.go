@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tocsin-siem/tocsin/ingest"
 	"github.com/tocsin-siem/tocsin/ingest/parse"
 	"github.com/tocsin-siem/tocsin/schemas"
 )
@@ -32,22 +33,32 @@ type parseErrorView struct {
 func ParseCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("parse", "parse [flags] [FILE...]   (standard input when no FILE)", stderr)
 	tf := addTimeFlags(fs)
+	ff := addFormatFlags(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if *ff.list {
+		printFormats(stdout)
+		return nil
+	}
 	ref, loc, err := tf.values()
+	if err != nil {
+		return err
+	}
+	popts, err := ff.options(loc)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
-	p := parse.New(parse.Options{Location: loc})
+	p := parse.New(popts)
 	tracker := parse.NewSSHDTracker(parse.DefaultMaxProcs)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
 	failed := 0
 	for _, name := range files {
 		r, closeFn, err := openLog(name)
@@ -55,18 +66,26 @@ func ParseCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		br := bufio.NewReaderSize(r, 64<<10)
-		for n := 1; ; n++ {
+		err = ingest.ScanRecords(br, ingest.RecordOptions{Split: parse.SplitRecords}, func(rec ingest.Record) error {
 			if ctx.Err() != nil {
-				closeFn()
 				return ctx.Err()
 			}
-			raw, rerr := br.ReadBytes('\n')
-			if line := trimEOL(raw); len(line) > 0 {
-				res := parseResult{File: name, Line: n}
+			if rec.Reason == "" && !rec.TooLong && len(trimEOL(rec.Data)) == 0 {
+				return nil
+			}
+			res := parseResult{File: name, Line: rec.N}
+			switch {
+			case rec.Reason != "":
+				failed++
+				res.Error = &parseErrorView{Reason: rec.Reason, Detail: rec.Detail, Raw: string(rec.Data)}
+			case rec.TooLong:
+				failed++
+				res.Error = &parseErrorView{Reason: ingest.ReasonTooLong, Detail: fmt.Sprintf("longer than %d bytes; the first ones are shown", len(rec.Data)), Raw: string(rec.Data)}
+			default:
 				var ev schemas.Event
-				if perr := p.Parse(string(line), ref, &ev); perr != nil {
+				if perr := p.Parse(string(rec.Data), ref, &ev); perr != nil {
 					failed++
-					view := &parseErrorView{Reason: parse.ReasonEmpty, Raw: string(line)}
+					view := &parseErrorView{Reason: ingest.ReasonParse, Raw: string(rec.Data)}
 					var pe *parse.Error
 					if errors.As(perr, &pe) {
 						view.Reason, view.Detail = pe.Reason, pe.Detail
@@ -78,23 +97,22 @@ func ParseCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 					}
 					res.Event = &ev
 				}
-				if err := enc.Encode(&res); err != nil {
-					closeFn()
-					return fmt.Errorf("cannot write output: %w", err)
-				}
 			}
-			if rerr == io.EOF {
-				break
+			if err := enc.Encode(&res); err != nil {
+				return fmt.Errorf("cannot write output: %w", err)
 			}
-			if rerr != nil {
-				closeFn()
-				return fmt.Errorf("cannot read %s: %w", name, rerr)
-			}
-		}
+			return nil
+		})
 		closeFn()
+		if err != nil {
+			if re := (*ingest.ReadError)(nil); errors.As(err, &re) {
+				return fmt.Errorf("cannot read %s %v", name, err)
+			}
+			return err
+		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(stderr, "%s did not parse\n", plural(failed, "line", "lines"))
+		fmt.Fprintf(stderr, "%s did not parse\n", plural(failed, "record", "records"))
 	}
 	return nil
 }

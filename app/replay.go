@@ -16,6 +16,7 @@ import (
 	"github.com/tocsin-siem/tocsin/bus"
 	"github.com/tocsin-siem/tocsin/engine"
 	"github.com/tocsin-siem/tocsin/ingest"
+	"github.com/tocsin-siem/tocsin/ingest/parse"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"github.com/tocsin-siem/tocsin/ticketing"
 	"github.com/tocsin-siem/tocsin/ticketing/sqlite"
@@ -40,6 +41,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in rules")
 	output := fs.String("output", "text", "text or jsonl")
 	tf := addTimeFlags(fs)
+	ff := addFormatFlags(fs)
 	quiet := fs.Duration("quiet-period", 24*time.Hour, "an incident without alerts for this long (in event time) is resolved")
 	shards := fs.Int("shards", 0, "engine goroutines (0: GOMAXPROCS)")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (when it is a terminal), always or never")
@@ -55,7 +57,15 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *output != "text" && *output != "jsonl" {
 		return usageErr("--output must be text or jsonl, not %q", *output)
 	}
+	if *ff.list {
+		printFormats(stdout)
+		return nil
+	}
 	ref, loc, err := tf.values()
+	if err != nil {
+		return err
+	}
+	popts, err := ff.options(loc)
 	if err != nil {
 		return err
 	}
@@ -104,6 +114,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		Events:   bus.Direct[*schemas.Event]{H: eng},
 		Failures: failures,
 		Location: loc,
+		Disabled: popts.Disabled,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start ingest: %w", err)
@@ -121,7 +132,7 @@ func ReplayCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	opts := ingest.FileOptions{Received: func() time.Time { return ref }}
+	opts := ingest.FileOptions{Received: func() time.Time { return ref }, Format: popts.Format, Split: parse.SplitRecords}
 	if showProgress {
 		opts.Progress = func(p ingest.Progress) { drawProgress(stderr, p, time.Since(start)) }
 	}

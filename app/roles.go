@@ -209,6 +209,7 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Failures:      &failurePublisher{put: failBuf.Publish},
 		Location:      cfg.Location(),
 		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
+		Disabled:      cfg.Ingest.DisabledFormats,
 		Logger:        log,
 		Registerer:    reg,
 	})

@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		Failures:      failQ,
 		Location:      cfg.Location(),
 		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
+		Disabled:      cfg.Ingest.DisabledFormats,
 		Logger:        log,
 		Registerer:    reg,
 	})
@@ -278,6 +279,7 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			Address:        a,
 			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
 			Location:       cfg.Syslog.UDP.ListenerLocation(),
+			Format:         cfg.Syslog.UDP.Format,
 		})
 		if err == nil {
 			err = l.Start(ctx)
@@ -296,6 +298,7 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			IdleTimeout:    cfg.Syslog.TCP.IdleTimeout,
 			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
 			Location:       cfg.Syslog.TCP.ListenerLocation(),
+			Format:         cfg.Syslog.TCP.Format,
 			Admit:          admit,
 		})
 		if err == nil {

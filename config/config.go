@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tocsin-siem/tocsin/ingest/parse"
 	"github.com/tocsin-siem/tocsin/schemas"
 	"go.yaml.in/yaml/v3"
 )
@@ -45,6 +46,10 @@ type IngestConfig struct {
 	// MetricsAddress serves /metrics and /healthz of `tocsin ingest`.
 	MetricsAddress string       `yaml:"metrics_address"`
 	Buffer         BufferConfig `yaml:"buffer"`
+	// DisabledFormats names formats that per-message detection skips;
+	// their messages keep their syslog header fields only. It applies to
+	// every listener and to tocsin run.
+	DisabledFormats []string `yaml:"disabled_formats"`
 }
 
 // BufferConfig bounds what ingest keeps while Kafka is unreachable: first
@@ -163,6 +168,10 @@ type ListenerConfig struct {
 	// Timezone, when set, replaces syslog.timezone for this listener's
 	// senders.
 	Timezone string `yaml:"timezone"`
+	// Format, when set, is the one format this listener's senders send
+	// (see `tocsin parse --formats`); empty or "auto" detects it per
+	// message.
+	Format string `yaml:"format"`
 }
 
 // HTTPConfig sets the API listener.
@@ -397,9 +406,15 @@ func (c *Config) Validate() error {
 				bad("%s.timezone: %q is not a known time zone: %v", l.name, l.cfg.Timezone, err)
 			}
 		}
+		if err := (parse.Options{Format: l.cfg.Format}).Validate(); err != nil {
+			bad("%s.format: %v", l.name, err)
+		}
 		if l.cfg.MaxMessageSize < 480 || l.cfg.MaxMessageSize > l.max {
 			bad("%s.max_message_size: %d is outside 480..%d bytes", l.name, l.cfg.MaxMessageSize, l.max)
 		}
+	}
+	if err := (parse.Options{Disabled: c.Ingest.DisabledFormats}).Validate(); err != nil {
+		bad("ingest.disabled_formats: %v", err)
 	}
 	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" {
 		bad("syslog: both syslog.udp.address and syslog.tcp.address are empty, so nothing could send tocsin logs")

@@ -37,7 +37,7 @@ var configKeys = []string{
 	"data_dir", "log.level", "log.format",
 	"syslog.udp.address", "syslog.udp.max_message_size", "syslog.udp.timezone",
 	"syslog.tcp.address", "syslog.tcp.max_message_size", "syslog.tcp.max_connections",
-	"syslog.tcp.idle_timeout", "syslog.tcp.evict_idle", "syslog.tcp.timezone",
+	"syslog.tcp.idle_timeout", "syslog.tcp.evict_idle", "syslog.tcp.timezone", "syslog.udp.format", "syslog.tcp.format", "ingest.disabled_formats",
 	"syslog.timezone", "syslog.failure_raw_limit",
 	"http.address", "http.token", "http.token_file",
 	"rules.builtin", "rules.dirs",

@@ -37,6 +37,9 @@ type Source struct {
 	// Location, when set, is the zone of this producer's timestamps that
 	// carry none, in place of the pipeline's.
 	Location *time.Location
+	// Format, when set, is the one format this producer's lines are in
+	// (see parse.Formats), in place of detecting it per line.
+	Format string
 	// Events and Failures, when set, receive this producer's events and
 	// parse failures in place of the pipeline's publishers: a Kafka
 	// consumer collects them per partition so that it can produce them
@@ -96,10 +99,7 @@ func (p *Pipeline) NewBatcher(src Source) *Batcher {
 	if src.Kind == KindFile {
 		failSource = src.Name
 	}
-	parser := p.parser
-	if src.Location != nil {
-		parser = parse.New(parse.Options{Location: src.Location})
-	}
+	parser := p.parserFor(src.Location, src.Format)
 	b := &Batcher{
 		p:          p,
 		parser:     parser,

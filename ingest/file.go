@@ -37,6 +37,11 @@ type FileOptions struct {
 	// Progress, when set, is called from the reading goroutine about once
 	// per MiB of input and after each file.
 	Progress func(Progress)
+	// Split is RecordOptions.Split for files of JSON documents.
+	Split func(doc []byte) [][]byte
+	// Format is the one format of the files' lines (see parse.Formats);
+	// empty detects it per line.
+	Format string
 }
 
 // Progress reports how far ReadFiles has come, over all its files.
@@ -139,31 +144,27 @@ func readFile(ctx context.Context, p *Pipeline, path string, opts FileOptions, p
 	base := prog.BytesRead
 	next := int64(progressEvery)
 	sender := "file:" + name
-	b := p.NewBatcher(Source{Kind: KindFile, Name: sender})
-	lr := lineReader{r: src, max: opts.MaxLineSize}
+	b := p.NewBatcher(Source{Kind: KindFile, Name: sender, Format: opts.Format})
 	var readErr error
-	for n := 0; ; n++ {
-		line, tooLong, err := lr.next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = fmt.Errorf("cannot read log file %s after line %d: %w", name, b.Seq(), err)
-			}
-			break
-		}
+	n := 0
+	err := ScanRecords(src, RecordOptions{MaxSize: opts.MaxLineSize, Split: opts.Split}, func(rec Record) error {
 		prog.Lines++
-		if tooLong {
-			err = b.Reject(ctx, line, opts.Received(), sender, ReasonTooLong,
+		var err error
+		switch {
+		case rec.Reason != "":
+			err = b.Reject(ctx, rec.Data, opts.Received(), sender, rec.Reason, rec.Detail)
+		case rec.TooLong:
+			err = b.Reject(ctx, rec.Data, opts.Received(), sender, ReasonTooLong,
 				"line longer than "+strconv.Itoa(opts.MaxLineSize)+" bytes")
-		} else {
-			err = b.Line(ctx, line, opts.Received(), sender)
+		default:
+			err = b.Line(ctx, rec.Data, opts.Received(), sender)
 		}
 		if err != nil {
-			_ = b.Close(ctx)
 			return err
 		}
+		n++
 		if n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				_ = b.Close(ctx)
 				return fmt.Errorf("cannot finish reading %s: %w", name, err)
 			}
 		}
@@ -174,6 +175,13 @@ func readFile(ctx context.Context, p *Pipeline, path string, opts FileOptions, p
 				opts.Progress(*prog)
 			}
 		}
+		return nil
+	})
+	if re := (*ReadError)(nil); errors.As(err, &re) {
+		readErr = fmt.Errorf("cannot read log file %s after line %d: %w", name, re.After, re.Err)
+	} else if err != nil {
+		_ = b.Close(ctx)
+		return err
 	}
 	prog.BytesRead = base + counter.n
 	if err := b.Close(ctx); err != nil {

@@ -45,6 +45,9 @@ type ListenerOptions struct {
 	// Location is the zone of timestamps without one from this listener's
 	// senders; nil takes the pipeline's.
 	Location *time.Location
+	// Format is the one format this listener's senders send (see
+	// parse.Formats); empty detects it per message.
+	Format string
 	// DrainTimeout is the quiet period that ends a drain (default 200ms):
 	// on Stop, a connection (or the UDP socket) is read until nothing
 	// has arrived for this long after asking, or the sender closes.

@@ -35,7 +35,7 @@ const maxReasons = 64
 
 // knownReasons returns every reason created up front as a metric child.
 func knownReasons() []string {
-	return append(parse.Reasons(), ReasonTooLong, ReasonTruncated, ReasonBadOctetCount, ReasonParse)
+	return append(parse.Reasons(), ReasonTooLong, ReasonTruncated, ReasonBadOctetCount, ReasonParse, ReasonBadJSON)
 }
 
 // metrics holds ingest's Prometheus collectors. Every label is the source

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,9 @@ type PipelineOptions struct {
 	// ParseFailure (default 8 KiB); the failure's Detail says how long
 	// the line was when it was cut. Metrics count every byte received.
 	MaxFailureRaw int
+	// Disabled names the formats that detection skips (see
+	// parse.Options.Disabled).
+	Disabled []string
 }
 
 // lineParser is what a Batcher needs from the parser; tests substitute it.
@@ -76,9 +80,14 @@ type Pipeline struct {
 	interval time.Duration
 	maxRaw   int
 	parser   lineParser
-	tracker  attemptTracker
-	logger   zerolog.Logger
-	metrics  *metrics
+	disabled []string
+	loc      *time.Location
+	// parsers holds one parser per zone and format that a producer asked
+	// for (parserKey -> lineParser).
+	parsers sync.Map
+	tracker attemptTracker
+	logger  zerolog.Logger
+	metrics *metrics
 	// epoch makes listener event IDs differ from one run to the next.
 	epoch int64
 
@@ -102,6 +111,9 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	}
 	if opts.MaxFailureRaw < 0 {
 		errs = append(errs, fmt.Errorf("max failure raw %d is negative", opts.MaxFailureRaw))
+	}
+	if err := (parse.Options{Disabled: opts.Disabled}).Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("cannot create ingest pipeline: %w", err)
@@ -129,7 +141,9 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 		batch:    opts.BatchSize,
 		interval: opts.FlushInterval,
 		maxRaw:   opts.MaxFailureRaw,
-		parser:   parse.New(parse.Options{Location: opts.Location}),
+		parser:   parse.New(parse.Options{Location: opts.Location, Disabled: opts.Disabled}),
+		disabled: opts.Disabled,
+		loc:      opts.Location,
 		tracker:  parse.NewSSHDTracker(opts.SSHDMaxProcs),
 		logger:   logger,
 		metrics:  m,
@@ -137,6 +151,29 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	}
 	p.failLog.logger = logger
 	return p, nil
+}
+
+// parserKey names a parser by its zone and format.
+type parserKey struct {
+	loc    *time.Location
+	format string
+}
+
+// parserFor returns the parser of a producer with its own zone or
+// format, or the pipeline's when it has neither.
+func (p *Pipeline) parserFor(loc *time.Location, format string) lineParser {
+	if loc == nil && (format == "" || format == parse.FormatAuto) {
+		return p.parser
+	}
+	if loc == nil {
+		loc = p.loc
+	}
+	k := parserKey{loc, format}
+	if v, ok := p.parsers.Load(k); ok {
+		return v.(lineParser)
+	}
+	v, _ := p.parsers.LoadOrStore(k, parse.New(parse.Options{Location: loc, Format: format, Disabled: p.disabled}))
+	return v.(lineParser)
 }
 
 // Close logs the parse failures that no summary has reported yet. Call it

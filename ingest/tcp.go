@@ -232,7 +232,7 @@ func (l *TCPListener) admit(conn net.Conn) {
 		conn:     conn,
 		idle:     l.opts.IdleTimeout,
 		gap:      l.opts.DrainTimeout,
-		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name, Location: l.opts.Location}),
+		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name, Location: l.opts.Location, Format: l.opts.Format}),
 		sender:   senderOf(conn.RemoteAddr()),
 		lastRead: time.Now(),
 	}

@@ -124,7 +124,7 @@ func (l *UDPListener) Stop(ctx context.Context) error {
 func (l *UDPListener) serve() {
 	defer close(l.done)
 	name := "udp:" + l.conn.LocalAddr().String() + "@" + strconv.FormatInt(l.p.epoch, 10)
-	b := l.p.NewBatcher(Source{Kind: KindUDP, Name: name, Location: l.opts.Location})
+	b := l.p.NewBatcher(Source{Kind: KindUDP, Name: name, Location: l.opts.Location, Format: l.opts.Format})
 	buf := make([]byte, l.opts.MaxMessageSize+1)
 	var oob []byte
 	if l.countDrops {

@@ -109,19 +109,19 @@ type Event struct {
 
 	// Destination is the far end of a connection (firewalls) or the
 	// target host of a logon.
-	Destination Endpoint `expr:"destination" json:"destination"`
-	Network     Network  `expr:"network" json:"network"`
+	Destination Endpoint `expr:"destination" json:"destination,omitzero"`
+	Network     Network  `expr:"network" json:"network,omitzero"`
 	// Observer is the device that reported the event: a firewall, an
 	// antivirus product, a scanner.
-	Observer      Observer      `expr:"observer" json:"observer"`
-	Rule          Rule          `expr:"rule" json:"rule"`
-	Threat        Threat        `expr:"threat" json:"threat"`
-	File          File          `expr:"file" json:"file"`
-	Group         Group         `expr:"group" json:"group"`
-	Winlog        Winlog        `expr:"winlog" json:"winlog"`
-	TLS           TLS           `expr:"tls" json:"tls"`
-	Vulnerability Vulnerability `expr:"vulnerability" json:"vulnerability"`
-	Change        ConfigChange  `expr:"change" json:"change"`
+	Observer      Observer      `expr:"observer" json:"observer,omitzero"`
+	Rule          Rule          `expr:"rule" json:"rule,omitzero"`
+	Threat        Threat        `expr:"threat" json:"threat,omitzero"`
+	File          File          `expr:"file" json:"file,omitzero"`
+	Group         Group         `expr:"group" json:"group,omitzero"`
+	Winlog        Winlog        `expr:"winlog" json:"winlog,omitzero"`
+	TLS           TLS           `expr:"tls" json:"tls,omitzero"`
+	Vulnerability Vulnerability `expr:"vulnerability" json:"vulnerability,omitzero"`
+	Change        ConfigChange  `expr:"change" json:"change,omitzero"`
 	// Labels holds the fields of a record that have no place above: CEF
 	// extensions, LEEF attributes, key=value pairs and JSON keys tocsin
 	// does not map, and a Windows event's EventData. Rules read them as
@@ -239,7 +239,7 @@ type Threat struct {
 type File struct {
 	Path string `expr:"path" json:"path,omitempty"`
 	Name string `expr:"name" json:"name,omitempty"`
-	Hash Hash   `expr:"hash" json:"hash"`
+	Hash Hash   `expr:"hash" json:"hash,omitzero"`
 }
 
 // Hash is ECS's hash.* group, hex digests in lower case.
@@ -283,7 +283,7 @@ type TLS struct {
 	// Versions are the protocol versions the server offers,
 	// comma-separated ("TLSv1.2,TLSv1.3").
 	Versions string    `expr:"versions" json:"versions,omitempty"`
-	Server   TLSServer `expr:"server" json:"server"`
+	Server   TLSServer `expr:"server" json:"server,omitzero"`
 }
 
 // TLSServer is ECS's tls.server.* group.
@@ -347,7 +347,7 @@ type Process struct {
 	CommandLine string `expr:"command_line" json:"command_line,omitempty"`
 	// Executable is the program's full path.
 	Executable string        `expr:"executable" json:"executable,omitempty"`
-	Parent     ProcessParent `expr:"parent" json:"parent"`
+	Parent     ProcessParent `expr:"parent" json:"parent,omitzero"`
 }
 
 // ProcessParent is ECS's process.parent.* group.

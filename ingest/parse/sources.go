@@ -328,3 +328,20 @@ func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event)
 	}
 	return src.Parse(p, Input{Msg: msg, App: ev.Log.Syslog.AppName, Received: received, Header: true}, ev)
 }
+
+// splitters are the functions that cut one JSON document into several
+// records (a scanner's report of many endpoints); sources register them.
+var splitters []func(doc []byte) [][]byte
+
+// SplitRecords offers a JSON document to every registered splitter and
+// returns the records of the first that takes it, or nil. File and HTTP
+// readers call it on each top-level JSON value (see
+// ingest.RecordOptions.Split).
+func SplitRecords(doc []byte) [][]byte {
+	for _, f := range splitters {
+		if recs := f(doc); recs != nil {
+			return recs
+		}
+	}
+	return nil
+}

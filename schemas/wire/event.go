@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -65,7 +66,86 @@ const (
 	fSyslogProcID   = 30
 	fSyslogMsgID    = 31
 	fSyslogSD       = 32
-	fLast           = fSyslogSD
+
+	// Fields of the formats beyond syslog authentication (firewalls,
+	// antivirus, Windows, accounts, configuration, certificates).
+	fEventType        = 33
+	fEventCode        = 34
+	fEventSeverity    = 35
+	fUserID           = 36
+	fUserDomain       = 37
+	fUserTargetID     = 38
+	fUserTargetDomain = 39
+	fProcessExe       = 40
+	fParentPID        = 41
+	fParentExe        = 42
+	fSourceBytes      = 43
+	fSourcePackets    = 44
+	fSourceMAC        = 45
+	fSourceNATIP      = 46
+	fSourceNATPort    = 47
+	fDestIP           = 48
+	fDestPort         = 49
+	fDestDomain       = 50
+	fDestBytes        = 51
+	fDestPackets      = 52
+	fDestMAC          = 53
+	fDestNATIP        = 54
+	fDestNATPort      = 55
+	fNetTransport     = 56
+	fNetProtocol      = 57
+	fNetType          = 58
+	fNetDirection     = 59
+	fNetBytes         = 60
+	fNetPackets       = 61
+	fObsVendor        = 62
+	fObsProduct       = 63
+	fObsVersion       = 64
+	fObsType          = 65
+	fObsHostname      = 66
+	fObsSerial        = 67
+	fObsIngress       = 68
+	fObsEgress        = 69
+	fRuleID           = 70
+	fRuleName         = 71
+	fRuleCategory     = 72
+	fThreatName       = 73
+	fThreatCategory   = 74
+	fThreatSeverity   = 75
+	fFilePath         = 76
+	fFileName         = 77
+	fFileMD5          = 78
+	fFileSHA1         = 79
+	fFileSHA256       = 80
+	fGroupName        = 81
+	fGroupID          = 82
+	fGroupDomain      = 83
+	fWinEventID       = 84
+	fWinChannel       = 85
+	fWinProvider      = 86
+	fWinComputer      = 87
+	fWinRecordID      = 88
+	fWinKeywords      = 89
+	fWinLogonType     = 90
+	fWinStatus        = 91
+	fWinSubStatus     = 92
+	fTLSVersions      = 93
+	fTLSSubject       = 94
+	fTLSIssuer        = 95
+	fTLSNotBefore     = 96
+	fTLSNotAfter      = 97
+	fTLSHash          = 98
+	fVulnID           = 99
+	fVulnSeverity     = 100
+	fChangeItem       = 101
+	// fLabel is one entry of labels, repeated: a bytes value holding a
+	// varint key length, the key, then the value.
+	fLabel = 102
+	fLast  = fLabel
+
+	// fFirstExt is the first field number written by the table-driven
+	// part of the encoder.
+	fFirstExt = fEventType
 )
 
 // endMarker ends every event: tag 0 (field 0, varint) with no value. A
@@ -79,9 +159,10 @@ const (
 	kindInt
 	kindTime
 	kindID
+	kindLabel
 )
 
-var kindNames = [...]string{"string", "int", "time", "id"}
+var kindNames = [...]string{"string", "int", "time", "id", "label"}
 
 // eventField names one field number: its dotted name (the rule-language
 // path; "id" for Event.ID), its value kind and where it lives in
@@ -143,6 +224,77 @@ func init() {
 	str(fSyslogProcID, "log.syslog.procid", &e.Log.Syslog.ProcID)
 	str(fSyslogMsgID, "log.syslog.msgid", &e.Log.Syslog.MsgID)
 	str(fSyslogSD, "log.syslog.structured_data", &e.Log.Syslog.StructuredData)
+
+	str(fEventType, "event.type", &e.Event.Type)
+	str(fEventCode, "event.code", &e.Event.Code)
+	num(fEventSeverity, "event.severity", &e.Event.Severity)
+	str(fUserID, "user.id", &e.User.ID)
+	str(fUserDomain, "user.domain", &e.User.Domain)
+	str(fUserTargetID, "user.target.id", &e.User.Target.ID)
+	str(fUserTargetDomain, "user.target.domain", &e.User.Target.Domain)
+	str(fProcessExe, "process.executable", &e.Process.Executable)
+	num(fParentPID, "process.parent.pid", &e.Process.Parent.PID)
+	str(fParentExe, "process.parent.executable", &e.Process.Parent.Executable)
+	num(fSourceBytes, "source.bytes", &e.Source.Bytes)
+	num(fSourcePackets, "source.packets", &e.Source.Packets)
+	str(fSourceMAC, "source.mac", &e.Source.MAC)
+	str(fSourceNATIP, "source.nat_ip", &e.Source.NATIP)
+	num(fSourceNATPort, "source.nat_port", &e.Source.NATPort)
+	str(fDestIP, "destination.ip", &e.Destination.IP)
+	num(fDestPort, "destination.port", &e.Destination.Port)
+	str(fDestDomain, "destination.domain", &e.Destination.Domain)
+	num(fDestBytes, "destination.bytes", &e.Destination.Bytes)
+	num(fDestPackets, "destination.packets", &e.Destination.Packets)
+	str(fDestMAC, "destination.mac", &e.Destination.MAC)
+	str(fDestNATIP, "destination.nat_ip", &e.Destination.NATIP)
+	num(fDestNATPort, "destination.nat_port", &e.Destination.NATPort)
+	str(fNetTransport, "network.transport", &e.Network.Transport)
+	str(fNetProtocol, "network.protocol", &e.Network.Protocol)
+	str(fNetType, "network.type", &e.Network.Type)
+	str(fNetDirection, "network.direction", &e.Network.Direction)
+	num(fNetBytes, "network.bytes", &e.Network.Bytes)
+	num(fNetPackets, "network.packets", &e.Network.Packets)
+	str(fObsVendor, "observer.vendor", &e.Observer.Vendor)
+	str(fObsProduct, "observer.product", &e.Observer.Product)
+	str(fObsVersion, "observer.version", &e.Observer.Version)
+	str(fObsType, "observer.type", &e.Observer.Type)
+	str(fObsHostname, "observer.hostname", &e.Observer.Hostname)
+	str(fObsSerial, "observer.serial_number", &e.Observer.SerialNumber)
+	str(fObsIngress, "observer.ingress_interface", &e.Observer.IngressInterface)
+	str(fObsEgress, "observer.egress_interface", &e.Observer.EgressInterface)
+	str(fRuleID, "rule.id", &e.Rule.ID)
+	str(fRuleName, "rule.name", &e.Rule.Name)
+	str(fRuleCategory, "rule.category", &e.Rule.Category)
+	str(fThreatName, "threat.name", &e.Threat.Name)
+	str(fThreatCategory, "threat.category", &e.Threat.Category)
+	str(fThreatSeverity, "threat.severity", &e.Threat.Severity)
+	str(fFilePath, "file.path", &e.File.Path)
+	str(fFileName, "file.name", &e.File.Name)
+	str(fFileMD5, "file.hash.md5", &e.File.Hash.MD5)
+	str(fFileSHA1, "file.hash.sha1", &e.File.Hash.SHA1)
+	str(fFileSHA256, "file.hash.sha256", &e.File.Hash.SHA256)
+	str(fGroupName, "group.name", &e.Group.Name)
+	str(fGroupID, "group.id", &e.Group.ID)
+	str(fGroupDomain, "group.domain", &e.Group.Domain)
+	num(fWinEventID, "winlog.event_id", &e.Winlog.EventID)
+	str(fWinChannel, "winlog.channel", &e.Winlog.Channel)
+	str(fWinProvider, "winlog.provider_name", &e.Winlog.Provider)
+	str(fWinComputer, "winlog.computer_name", &e.Winlog.Computer)
+	num(fWinRecordID, "winlog.record_id", &e.Winlog.RecordID)
+	str(fWinKeywords, "winlog.keywords", &e.Winlog.Keywords)
+	num(fWinLogonType, "winlog.logon_type", &e.Winlog.LogonType)
+	str(fWinStatus, "winlog.status", &e.Winlog.Status)
+	str(fWinSubStatus, "winlog.sub_status", &e.Winlog.SubStatus)
+	str(fTLSVersions, "tls.versions", &e.TLS.Versions)
+	str(fTLSSubject, "tls.server.subject", &e.TLS.Server.Subject)
+	str(fTLSIssuer, "tls.server.issuer", &e.TLS.Server.Issuer)
+	tm(fTLSNotBefore, "tls.server.not_before", &e.TLS.Server.NotBefore)
+	tm(fTLSNotAfter, "tls.server.not_after", &e.TLS.Server.NotAfter)
+	str(fTLSHash, "tls.server.hash", &e.TLS.Server.Hash)
+	str(fVulnID, "vulnerability.id", &e.Vulnerability.ID)
+	str(fVulnSeverity, "vulnerability.severity", &e.Vulnerability.Severity)
+	str(fChangeItem, "change.item", &e.Change.Item)
+	eventFields[fLabel] = eventField{"labels", kindLabel, uintptr(unsafe.Pointer(&e.Labels)) - base}
 	for n := 1; n <= fLast; n++ {
 		if eventFields[n].name == "" {
 			panic(fmt.Sprintf("wire: BUG: event field number %d has no entry", n))
@@ -200,7 +352,54 @@ func AppendEvent(dst []byte, ev *schemas.Event) []byte {
 	dst = appendString(dst, orig, fSyslogProcID, sl.ProcID)
 	dst = appendString(dst, orig, fSyslogMsgID, sl.MsgID)
 	dst = appendString(dst, orig, fSyslogSD, sl.StructuredData)
+	dst = appendExt(dst, orig, ev)
 	return append(dst, endMarker)
+}
+
+// appendExt writes the fields from fFirstExt on, reading them through the
+// field table: most events leave all of them empty, and a loop over the
+// table keeps the encoder as short as the decoder.
+func appendExt(dst []byte, orig string, ev *schemas.Event) []byte {
+	base := unsafe.Pointer(ev)
+	for n := fFirstExt; n < fLabel; n++ {
+		f := &eventFields[n]
+		p := unsafe.Add(base, f.off)
+		switch f.kind {
+		case kindString:
+			dst = appendString(dst, orig, n, *(*string)(p))
+		case kindInt:
+			dst = appendInt(dst, n, *(*int)(p))
+		case kindTime:
+			dst = appendTime(dst, n, *(*time.Time)(p))
+		}
+	}
+	if len(ev.Labels) == 0 {
+		return dst
+	}
+	// Keys in order, so that one event always encodes to the same bytes.
+	keys := make([]string, 0, len(ev.Labels))
+	for k := range ev.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := ev.Labels[k]
+		dst = appendTag(dst, fLabel, wtBytes)
+		dst = appendUvarint(dst, uint64(uvarintLen(uint64(len(k)))+len(k)+len(v)))
+		dst = appendUvarint(dst, uint64(len(k)))
+		dst = append(dst, k...)
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 func appendTag(dst []byte, field, wt int) []byte {
@@ -435,6 +634,15 @@ func decodeEvent(s string, ev *schemas.Event) error {
 					return eventError(at, "field %d (%s): %v", field, f.name, err)
 				}
 				*(*time.Time)(p) = t
+			case kindLabel:
+				kl, w := uvarint(v, 0)
+				if w <= 0 || kl > uint64(len(v)-w) {
+					return eventError(at, "field %d (%s): key length runs past the label's %d bytes", field, f.name, len(v))
+				}
+				if ev.Labels == nil {
+					ev.Labels = make(map[string]string)
+				}
+				ev.Labels[v[w:w+int(kl)]] = v[w+int(kl):]
 			default:
 				return wrongType(at, field, wt)
 			}

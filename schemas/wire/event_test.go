@@ -81,6 +81,14 @@ func fillEvent(t testing.TB, leaves []leaf) *schemas.Event {
 			f.SetInt(val)
 		case l.typ.Kind() == reflect.Uint64:
 			f.SetUint(0xfedcba9876543210 + uint64(n))
+		case l.typ == reflect.TypeFor[map[string]string]():
+			// Labels are text: the alert JSON carries their bytes only
+			// when they are valid UTF-8 (event.original keeps the exact
+			// bytes of the line).
+			f.Set(reflect.ValueOf(map[string]string{
+				"cs1": fmt.Sprintf("v%d é\x00", n), "": "empty key", "empty value": "",
+				"deviceCustomString1Label": "Rule name",
+			}))
 		default:
 			t.Fatalf("event field %s has type %s, which this test (and probably the wire format) does not handle: give it a tag in event.go and a value here", l.path, l.typ)
 		}
@@ -244,10 +252,10 @@ func appendField(rec []byte, field uint64, wt int, value ...byte) []byte {
 func TestEventSkipsUnknownFields(t *testing.T) {
 	ev := sshdEvent(t)
 	rec := AppendEvent(nil, ev)
-	rec = appendField(rec, 40, wtVarint, 0xff, 0xff, 0x03)
-	rec = appendField(rec, 41, wtFixed64, 1, 2, 3, 4, 5, 6, 7, 8)
-	rec = appendField(rec, 42, wtBytes, 3, 'a', 'b', 'c')
-	rec = appendField(rec, 43, wtRef, 0x80, 0x01, 2)
+	rec = appendField(rec, 400, wtVarint, 0xff, 0xff, 0x03)
+	rec = appendField(rec, 401, wtFixed64, 1, 2, 3, 4, 5, 6, 7, 8)
+	rec = appendField(rec, 402, wtBytes, 3, 'a', 'b', 'c')
+	rec = appendField(rec, 403, wtRef, 0x80, 0x01, 2)
 	rec = appendField(rec, 1<<40, wtBytes, 0)
 	var got schemas.Event
 	require.NoError(t, DecodeEvent(rec, &got))
@@ -345,7 +353,7 @@ func TestEventLayout(t *testing.T) {
 func TestDocsListEveryFieldNumber(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/wire.md")
 	require.NoError(t, err)
-	rows := regexp.MustCompile(`(?m)^\| (\d+) \| ([a-z_.]+) \| (string|int|time|id) \|`).FindAllStringSubmatch(string(doc), -1)
+	rows := regexp.MustCompile(`(?m)^\| (\d+) \| ([a-z0-9_.]+) \| (string|int|time|id|label) \|`).FindAllStringSubmatch(string(doc), -1)
 	documented := map[int]string{}
 	for _, r := range rows {
 		n, err := strconv.Atoi(r[1])

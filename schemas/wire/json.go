@@ -223,6 +223,8 @@ func DecodeAlert(src []byte, a *schemas.Alert) error {
 	for i := range a.Events {
 		ev := &a.Events[i]
 		ev.Timestamp, ev.Event.Created = ev.Timestamp.UTC(), ev.Event.Created.UTC()
+		srv := &ev.TLS.Server
+		srv.NotBefore, srv.NotAfter = srv.NotBefore.UTC(), srv.NotAfter.UTC()
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ func TestAlertRoundTrip(t *testing.T) {
 	want := *a
 	want.Events = append([]schemas.Event(nil), a.Events...)
 	want.Events[1].Timestamp = want.Events[1].Timestamp.UTC()
+	srv := &want.Events[1].TLS.Server
+	srv.NotBefore, srv.NotAfter = srv.NotBefore.UTC(), srv.NotAfter.UTC()
 	require.Equal(t, want, got, "everything survives, evidence times to the nanosecond")
 	require.Equal(t, 987654321, got.Events[1].Timestamp.Nanosecond())
 

@@ -57,7 +57,7 @@ func TestNewKeyerErrors(t *testing.T) {
 		{[]string{"source.adress"}, `cannot key events by "source.adress": not a field events can be keyed by; did you mean source.address?`},
 		{[]string{"user.nmae"}, "did you mean user.name?"},
 		{[]string{"Host.Name"}, "did you mean host.name?"},
-		{[]string{"colour"}, `cannot key events by "colour": not a field events can be keyed by (known fields: event.action, `},
+		{[]string{"colour"}, `cannot key events by "colour": not a field events can be keyed by (known fields: change.item, destination.address, `},
 		{[]string{"user.name", "user.name"}, `cannot key events: field "user.name" is listed twice`},
 	} {
 		_, err := NewKeyer(c.fields)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,7 +21,109 @@ const eventCols = `timestamp, timestamp_nanos, id, listener, event_kind, event_c
 	source_ip, source_port, source_domain, user_name, user_target_name, host_name, process_name, process_pid,
 	process_command_line, ssh_method, log_syslog_format, log_syslog_priority, log_syslog_facility,
 	log_syslog_severity, log_syslog_hostname, log_syslog_appname, log_syslog_procid, log_syslog_msgid,
-	log_syslog_structured_data, log_source_address, message`
+	log_syslog_structured_data, log_source_address, message,
+	event_type, event_code, event_severity, user_id, user_domain, user_target_domain, process_executable,
+	destination_ip, destination_port, destination_domain, network_transport, network_direction, network_bytes,
+	observer_vendor, observer_product, observer_hostname, rule_name, threat_name, file_path, group_name,
+	winlog_event_id, fields.key, fields.value`
+
+// extStrings are the string columns added with the formats beyond syslog
+// authentication, in eventCols' order.
+var extStrings = []func(*schemas.Event) string{
+	func(e *schemas.Event) string { return e.Event.Type },
+	func(e *schemas.Event) string { return e.Event.Code },
+	nil, // event_severity
+	func(e *schemas.Event) string { return e.User.ID },
+	func(e *schemas.Event) string { return e.User.Domain },
+	func(e *schemas.Event) string { return e.User.Target.Domain },
+	func(e *schemas.Event) string { return e.Process.Executable },
+	func(e *schemas.Event) string { return e.Destination.IP },
+	nil, // destination_port
+	func(e *schemas.Event) string { return e.Destination.Domain },
+	func(e *schemas.Event) string { return e.Network.Transport },
+	func(e *schemas.Event) string { return e.Network.Direction },
+	nil, // network_bytes
+	func(e *schemas.Event) string { return e.Observer.Vendor },
+	func(e *schemas.Event) string { return e.Observer.Product },
+	func(e *schemas.Event) string { return e.Observer.Hostname },
+	func(e *schemas.Event) string { return e.Rule.Name },
+	func(e *schemas.Event) string { return e.Threat.Name },
+	func(e *schemas.Event) string { return e.File.Path },
+	func(e *schemas.Event) string { return e.Group.Name },
+}
+
+// extField is a field kept in the fields nested column.
+type extField struct {
+	name string
+	get  func(*schemas.Event) string
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// extFields are the fields without a column of their own; an event's
+// non-empty ones, then its labels, fill fields.key and fields.value.
+var extFields = []extField{
+	{"user.target.id", func(e *schemas.Event) string { return e.User.Target.ID }},
+	{"process.parent.pid", func(e *schemas.Event) string { return itoa(e.Process.Parent.PID) }},
+	{"process.parent.executable", func(e *schemas.Event) string { return e.Process.Parent.Executable }},
+	{"source.bytes", func(e *schemas.Event) string { return itoa(e.Source.Bytes) }},
+	{"source.packets", func(e *schemas.Event) string { return itoa(e.Source.Packets) }},
+	{"source.mac", func(e *schemas.Event) string { return e.Source.MAC }},
+	{"source.nat_ip", func(e *schemas.Event) string { return e.Source.NATIP }},
+	{"source.nat_port", func(e *schemas.Event) string { return itoa(e.Source.NATPort) }},
+	{"destination.bytes", func(e *schemas.Event) string { return itoa(e.Destination.Bytes) }},
+	{"destination.packets", func(e *schemas.Event) string { return itoa(e.Destination.Packets) }},
+	{"destination.mac", func(e *schemas.Event) string { return e.Destination.MAC }},
+	{"destination.nat_ip", func(e *schemas.Event) string { return e.Destination.NATIP }},
+	{"destination.nat_port", func(e *schemas.Event) string { return itoa(e.Destination.NATPort) }},
+	{"network.protocol", func(e *schemas.Event) string { return e.Network.Protocol }},
+	{"network.type", func(e *schemas.Event) string { return e.Network.Type }},
+	{"network.packets", func(e *schemas.Event) string { return itoa(e.Network.Packets) }},
+	{"observer.version", func(e *schemas.Event) string { return e.Observer.Version }},
+	{"observer.type", func(e *schemas.Event) string { return e.Observer.Type }},
+	{"observer.serial_number", func(e *schemas.Event) string { return e.Observer.SerialNumber }},
+	{"observer.ingress_interface", func(e *schemas.Event) string { return e.Observer.IngressInterface }},
+	{"observer.egress_interface", func(e *schemas.Event) string { return e.Observer.EgressInterface }},
+	{"rule.id", func(e *schemas.Event) string { return e.Rule.ID }},
+	{"rule.category", func(e *schemas.Event) string { return e.Rule.Category }},
+	{"threat.category", func(e *schemas.Event) string { return e.Threat.Category }},
+	{"threat.severity", func(e *schemas.Event) string { return e.Threat.Severity }},
+	{"file.name", func(e *schemas.Event) string { return e.File.Name }},
+	{"file.hash.md5", func(e *schemas.Event) string { return e.File.Hash.MD5 }},
+	{"file.hash.sha1", func(e *schemas.Event) string { return e.File.Hash.SHA1 }},
+	{"file.hash.sha256", func(e *schemas.Event) string { return e.File.Hash.SHA256 }},
+	{"group.id", func(e *schemas.Event) string { return e.Group.ID }},
+	{"group.domain", func(e *schemas.Event) string { return e.Group.Domain }},
+	{"winlog.channel", func(e *schemas.Event) string { return e.Winlog.Channel }},
+	{"winlog.provider_name", func(e *schemas.Event) string { return e.Winlog.Provider }},
+	{"winlog.computer_name", func(e *schemas.Event) string { return e.Winlog.Computer }},
+	{"winlog.record_id", func(e *schemas.Event) string { return itoa(e.Winlog.RecordID) }},
+	{"winlog.keywords", func(e *schemas.Event) string { return e.Winlog.Keywords }},
+	{"winlog.logon_type", func(e *schemas.Event) string { return itoa(e.Winlog.LogonType) }},
+	{"winlog.status", func(e *schemas.Event) string { return e.Winlog.Status }},
+	{"winlog.sub_status", func(e *schemas.Event) string { return e.Winlog.SubStatus }},
+	{"tls.versions", func(e *schemas.Event) string { return e.TLS.Versions }},
+	{"tls.server.subject", func(e *schemas.Event) string { return e.TLS.Server.Subject }},
+	{"tls.server.issuer", func(e *schemas.Event) string { return e.TLS.Server.Issuer }},
+	{"tls.server.not_before", func(e *schemas.Event) string { return timeText(e.TLS.Server.NotBefore) }},
+	{"tls.server.not_after", func(e *schemas.Event) string { return timeText(e.TLS.Server.NotAfter) }},
+	{"tls.server.hash", func(e *schemas.Event) string { return e.TLS.Server.Hash }},
+	{"vulnerability.id", func(e *schemas.Event) string { return e.Vulnerability.ID }},
+	{"vulnerability.severity", func(e *schemas.Event) string { return e.Vulnerability.Severity }},
+	{"change.item", func(e *schemas.Event) string { return e.Change.Item }},
+}
 
 // Where an event's string fields go, in eventCols' order after the
 // first fields.
@@ -52,6 +156,10 @@ type eventColumns struct {
 	hostname, app         []string
 	procid, msgid, sd     []string
 	logAddr, message      []string
+	ext                   [20][]string // extStrings' columns; nil entries stay empty
+	severity, dport, evid []int32
+	netBytes              []int64
+	fkeys, fvals          [][]string
 }
 
 var eventColumnsPool = sync.Pool{New: func() any { return new(eventColumns) }}
@@ -64,10 +172,14 @@ func (c *eventColumns) reset() {
 		target: c.target[:0], host: c.host[:0], proc: c.proc[:0], cmd: c.cmd[:0], ssh: c.ssh[:0],
 		format: c.format[:0], prio: c.prio[:0], fac: c.fac[:0], sev: c.sev[:0], hostname: c.hostname[:0],
 		app: c.app[:0], procid: c.procid[:0], msgid: c.msgid[:0], sd: c.sd[:0], logAddr: c.logAddr[:0],
-		message: c.message[:0], info: c.info,
+		message: c.message[:0], info: c.info, ext: c.ext, severity: c.severity[:0], dport: c.dport[:0],
+		evid: c.evid[:0], netBytes: c.netBytes[:0], fkeys: c.fkeys[:0], fvals: c.fvals[:0],
 	}
 	for i := range c.info {
 		c.info[i] = c.info[i][:0]
+	}
+	for i := range c.ext {
+		c.ext[i] = c.ext[i][:0]
 	}
 }
 
@@ -79,6 +191,11 @@ func (c *eventColumns) clear() {
 		c.info[0], c.info[1], c.info[2], c.info[3], c.info[4], c.info[5]} {
 		clear(s)
 	}
+	for _, s := range c.ext {
+		clear(s)
+	}
+	clear(c.fkeys)
+	clear(c.fvals)
 }
 
 func int32Of(n int) int32 {
@@ -125,6 +242,38 @@ func (c *eventColumns) add(e *schemas.Event, listener string) {
 	c.sd = append(c.sd, sl.StructuredData)
 	c.logAddr = append(c.logAddr, e.Log.Source.Address)
 	c.message = append(c.message, e.Message)
+	for i, f := range extStrings {
+		if f != nil {
+			c.ext[i] = append(c.ext[i], f(e))
+		}
+	}
+	c.severity = append(c.severity, int32Of(e.Event.Severity))
+	c.dport = append(c.dport, int32Of(e.Destination.Port))
+	c.evid = append(c.evid, int32Of(e.Winlog.EventID))
+	c.netBytes = append(c.netBytes, int64(e.Network.Bytes))
+	var keys, vals []string
+	for _, f := range extFields {
+		if v := f.get(e); v != "" {
+			keys = append(keys, f.name)
+			vals = append(vals, v)
+		}
+	}
+	if len(e.Labels) > 0 {
+		names := make([]string, 0, len(e.Labels))
+		for k := range e.Labels {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			keys = append(keys, "labels."+k)
+			vals = append(vals, e.Labels[k])
+		}
+	}
+	if keys == nil {
+		keys, vals = []string{}, []string{}
+	}
+	c.fkeys = append(c.fkeys, keys)
+	c.fvals = append(c.fvals, vals)
 }
 
 // columns returns the column slices in eventCols' order.
@@ -132,7 +281,10 @@ func (c *eventColumns) columns() []any {
 	return []any{c.ts, c.tsNanos, c.id, c.listener, c.info[0], c.info[1], c.info[2], c.info[3], c.info[4],
 		c.info[5], c.count, c.created, c.createdNanos, c.original, c.srcIP, c.srcPort, c.srcDomain, c.user,
 		c.target, c.host, c.proc, c.pid, c.cmd, c.ssh, c.format, c.prio, c.fac, c.sev, c.hostname, c.app,
-		c.procid, c.msgid, c.sd, c.logAddr, c.message}
+		c.procid, c.msgid, c.sd, c.logAddr, c.message,
+		c.ext[0], c.ext[1], c.severity, c.ext[3], c.ext[4], c.ext[5], c.ext[6], c.ext[7], c.dport, c.ext[9],
+		c.ext[10], c.ext[11], c.netBytes, c.ext[13], c.ext[14], c.ext[15], c.ext[16], c.ext[17], c.ext[18],
+		c.ext[19], c.evid, c.fkeys, c.fvals}
 }
 
 // WriteEvents stores evs in the event history in one INSERT, with

@@ -159,3 +159,35 @@ func TestWriteEventsOddTimes(t *testing.T) {
 	}
 	require.Equal(t, []string{"1:0:0", "2:4294967295:4294967295", "3:1704067200:0"}, got)
 }
+
+func TestWriteEventsFormatFields(t *testing.T) {
+	s := openTest(t, testOptions(t))
+	ts := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	e := fullEvent(77, ts)
+	e.Event.Type, e.Event.Code, e.Event.Severity = schemas.TypeDenied, "106023", 4
+	e.Destination = schemas.Endpoint{IP: "198.51.100.9", Port: 443, Bytes: 1200}
+	e.Network = schemas.Network{Transport: "tcp", Direction: "inbound", Bytes: 3400}
+	e.Observer = schemas.Observer{Vendor: "Cisco", Product: "ASA", Hostname: "fw1", IngressInterface: "outside"}
+	e.Rule = schemas.Rule{ID: "12", Name: "deny-all"}
+	e.Winlog.EventID = 4625
+	e.TLS.Server.NotAfter = time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	e.Labels = map[string]string{"cs1": "x", "act": "blocked"}
+	require.NoError(t, s.WriteEvents(ctxT(t), []schemas.Event{e}, "tcp"))
+
+	var typ, code, dstIP, transport, vendor, ruleName string
+	var sev, dport, evid int32
+	var nb int64
+	var keys, vals []string
+	require.NoError(t, s.conn.QueryRow(ctxT(t), "SELECT event_type, event_code, event_severity, destination_ip, "+
+		"destination_port, network_transport, network_bytes, observer_vendor, rule_name, winlog_event_id, "+
+		"fields.key, fields.value FROM "+s.db+".events").
+		Scan(&typ, &code, &sev, &dstIP, &dport, &transport, &nb, &vendor, &ruleName, &evid, &keys, &vals))
+	require.Equal(t, []any{"denied", "106023", int32(4), "198.51.100.9", int32(443), "tcp", int64(3400), "Cisco", "deny-all", int32(4625)},
+		[]any{typ, code, sev, dstIP, dport, transport, nb, vendor, ruleName, evid})
+	require.Equal(t, []string{"destination.bytes", "observer.ingress_interface", "rule.id", "tls.server.not_after", "labels.act", "labels.cs1"}, keys)
+	require.Equal(t, []string{"1200", "outside", "12", "2027-01-02T03:04:05Z", "blocked", "x"}, vals)
+
+	var got string
+	require.NoError(t, s.conn.QueryRow(ctxT(t), "SELECT fields.value[indexOf(fields.key, 'labels.cs1')] FROM "+s.db+".events").Scan(&got))
+	require.Equal(t, "x", got)
+}

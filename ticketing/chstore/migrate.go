@@ -52,6 +52,11 @@ func migrate(ctx context.Context, conn driver.Conn, db string, now func() time.T
 		if done[m.version] {
 			continue
 		}
+		for _, c := range m.columns {
+			if err := addColumn(ctx, conn, db, c); err != nil {
+				return applied, fmt.Errorf("migration %s failed on ClickHouse %s: %w", migrationName(m), server, err)
+			}
+		}
 		for i, stmt := range m.stmts {
 			if err := conn.Exec(ctx, sql(stmt)); err != nil {
 				return applied, fmt.Errorf("migration %s, statement %d, failed on ClickHouse %s: %w; "+
@@ -78,4 +83,28 @@ func insertMigration(ctx context.Context, conn driver.Conn, db string, m migrati
 		return err
 	}
 	return b.Send()
+}
+
+// addColumn adds c to its table unless the table has it already: ALTER
+// TABLE ... ADD COLUMN IF NOT EXISTS is not in ClickHouse 18.16, and a
+// migration must be safe to run twice.
+func addColumn(ctx context.Context, conn driver.Conn, db string, c column) error {
+	var n uint64
+	if err := conn.QueryRow(ctx, `SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?`,
+		db, c.table, c.name).Scan(&n); err != nil {
+		return fmt.Errorf("cannot read the columns of %s.%s: %w", db, c.table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	stmt := "ALTER TABLE " + db + "." + c.table + " ADD COLUMN `" + c.name + "` " + c.typ
+	if err := conn.Exec(ctx, stmt); err != nil {
+		// Another process may have added it meanwhile.
+		if err2 := conn.QueryRow(ctx, `SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?`,
+			db, c.table, c.name).Scan(&n); err2 == nil && n > 0 {
+			return nil
+		}
+		return fmt.Errorf("cannot add column %s to %s.%s: %w", c.name, db, c.table, err)
+	}
+	return nil
 }

@@ -35,13 +35,13 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	t.Cleanup(func() { _ = testch.Conn(t).Exec(context.Background(), "DROP DATABASE IF EXISTS "+o.Database) })
 	applied, err := Migrate(ctxT(t), o)
 	require.NoError(t, err)
-	require.Equal(t, []string{"0001_ticket_tables", "0002_parse_failures", "0003_event_history"}, applied)
+	require.Equal(t, []string{"0001_ticket_tables", "0002_parse_failures", "0003_event_history", "0004_event_fields"}, applied)
 	applied, err = Migrate(ctxT(t), o)
 	require.NoError(t, err)
 	require.Empty(t, applied)
 
 	s := openTest(t, o)
-	require.Equal(t, []uint32{1, 2, 3}, appliedVersions(t, s))
+	require.Equal(t, []uint32{1, 2, 3, 4}, appliedVersions(t, s))
 	var tables []string
 	rows, err := s.conn.Query(ctxT(t), "SELECT name FROM system.tables WHERE database = ? ORDER BY name", o.Database)
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		require.NoError(t, err)
 	}
 	s := openTest(t, o)
-	require.Equal(t, []uint32{1, 2, 3}, appliedVersions(t, s))
+	require.Equal(t, []uint32{1, 2, 3, 4}, appliedVersions(t, s))
 }
 
 func TestNewerSchemaIsRefused(t *testing.T) {
@@ -88,7 +88,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	require.NoError(t, b.Append(uint32(len(migrations)+1), "from_the_future", time.Now()))
 	require.NoError(t, b.Send())
 	_, err = Open(ctxT(t), o)
-	require.ErrorContains(t, err, "has schema version 4, newer than this tocsin knows (3)")
+	require.ErrorContains(t, err, "has schema version 5, newer than this tocsin knows (4)")
 	_, err = Migrate(ctxT(t), o)
 	require.ErrorContains(t, err, "run a newer tocsin")
 }

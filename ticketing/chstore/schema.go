@@ -10,6 +10,13 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// columns are added, when missing, before stmts run.
+	columns []column
+}
+
+// column is one column a migration adds to an existing table.
+type column struct {
+	table, name, typ string
 }
 
 // migrations is the schema, oldest first; version i+1 is at index i.
@@ -133,7 +140,7 @@ var migrations = []migration{
 			text        String,
 			at_ns       Int64
 		) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY (incident_id, version, pos)`,
-	}},
+	}, nil},
 	{2, "parse_failures", []string{
 		// day is the day the row was written: whole days beyond the newest
 		// FailureLimit rows are dropped.
@@ -148,7 +155,7 @@ var migrations = []migration{
 			raw         String,
 			received_ns Int64
 		) ENGINE = MergeTree PARTITION BY toYYYYMMDD(day) ORDER BY (written_ns, pos)`,
-	}},
+	}, nil},
 	{3, "event_history", []string{
 		// Every normalised event, one column per field (dots become
 		// underscores), by the day tocsin received it (event.created; the
@@ -194,6 +201,35 @@ var migrations = []migration{
 			log_source_address         String,
 			message                    String
 		) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(if(toUInt32(event_created) = 0, timestamp, event_created)) ORDER BY (timestamp, id)`,
+	}, nil},
+	// The fields of the formats beyond syslog authentication. The ones
+	// analysts filter on get columns; every other field an event sets
+	// (and each label, as "labels.NAME") is a row of the fields nested
+	// column, read as fields.value[indexOf(fields.key, 'rule.id')].
+	{version: 4, name: "event_fields", columns: []column{
+		{"events", "event_type", "String"},
+		{"events", "event_code", "String"},
+		{"events", "event_severity", "Int32"},
+		{"events", "user_id", "String"},
+		{"events", "user_domain", "String"},
+		{"events", "user_target_domain", "String"},
+		{"events", "process_executable", "String"},
+		{"events", "destination_ip", "String"},
+		{"events", "destination_port", "Int32"},
+		{"events", "destination_domain", "String"},
+		{"events", "network_transport", "String"},
+		{"events", "network_direction", "String"},
+		{"events", "network_bytes", "Int64"},
+		{"events", "observer_vendor", "String"},
+		{"events", "observer_product", "String"},
+		{"events", "observer_hostname", "String"},
+		{"events", "rule_name", "String"},
+		{"events", "threat_name", "String"},
+		{"events", "file_path", "String"},
+		{"events", "group_name", "String"},
+		{"events", "winlog_event_id", "Int32"},
+		{"events", "fields.key", "Array(String)"},
+		{"events", "fields.value", "Array(String)"},
 	}},
 }
 
