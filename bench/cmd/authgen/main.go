@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/authlog"
+	"github.com/tocsin-siem/tocsin/bench/internal/authlog"
 )
 
 func main() {

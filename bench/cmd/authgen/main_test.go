@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/truth"
+	"github.com/tocsin-siem/tocsin/bench/internal/truth"
 )
 
 func TestWritesLogAndTruth(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/truth"
+	"github.com/tocsin-siem/tocsin/bench/internal/truth"
 )
 
 func main() {

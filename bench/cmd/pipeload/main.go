@@ -50,7 +50,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/authlog"
+	"github.com/tocsin-siem/tocsin/bench/internal/authlog"
 )
 
 func main() {

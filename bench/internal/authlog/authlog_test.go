@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/authlog"
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/truth"
+	"github.com/tocsin-siem/tocsin/bench/internal/authlog"
+	"github.com/tocsin-siem/tocsin/bench/internal/truth"
 )
 
 func generate(t *testing.T, o authlog.Options) ([]byte, *truth.File) {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/truth"
+	"github.com/tocsin-siem/tocsin/bench/internal/truth"
 )
 
 type prog uint8

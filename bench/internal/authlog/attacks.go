@@ -3,7 +3,7 @@ package authlog
 import (
 	"time"
 
-	"github.com/tocsin-siem/tocsin/bench/cmd/internal/truth"
+	"github.com/tocsin-siem/tocsin/bench/internal/truth"
 )
 
 // Each plan function schedules one attacker's lines from offset start on
