@@ -12,6 +12,13 @@ need=()
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ] || [ -e /usr/lib/rsyslog/omkafka.so ] || need+=(rsyslog-kafka)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+# rsyslog's TLS and RELP outputs, and real log sources: sshd, ClamAV.
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -e /usr/lib/rsyslog/lmnsd_gtls.so ] || need+=(rsyslog-gnutls)
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so ] || [ -e /usr/lib/rsyslog/omrelp.so ] || need+=(rsyslog-relp)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v clamscan >/dev/null 2>&1 || need+=(clamav)
+[ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+command -v sshpass >/dev/null 2>&1 || need+=(sshpass)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
@@ -35,5 +42,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   echo "test-deps: installed ${need[*]}"
 fi
+# syslog-ng conflicts with the rsyslog package, so it is unpacked, not
+# installed (see testinfra/syslog-ng.sh).
+testinfra/syslog-ng.sh fetch >/dev/null
 # The Kafka broker's jars (about 43 MB, once per machine).
 testinfra/kafka.sh fetch >/dev/null
