@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -463,6 +464,9 @@ func (fc *fieldChecker) checkPath(root *ast.IdentifierNode, segs []string, vars 
 			}
 			fc.add(root, "%s", msg)
 			return
+		}
+		if i < len(segs)-1 && f.typ.Kind() == reflect.Map {
+			return // labels.NAME: any name; a missing label reads as ""
 		}
 		if i < len(segs)-1 && !f.isStruct() {
 			fc.add(root, "%s is a %s and has no field %s", path, f.typ, segs[i+1])

@@ -28,6 +28,12 @@ func condEvents() []*schemas.Event {
 					ev := &schemas.Event{}
 					ev.Event.Action, ev.Event.Outcome, ev.Source.IP, ev.User.Name = action, outcome, ip, user
 					ev.Event.Count = len(user) % 3
+					switch user {
+					case "root":
+						ev.Labels = map[string]string{"act": "blocked", "cs1": ip}
+					case "admin":
+						ev.Labels = map[string]string{"act": "allowed"}
+					}
 					out = append(out, ev)
 				}
 			}
@@ -57,6 +63,8 @@ func TestConditionAgreesWithExpr(t *testing.T) {
 		{`let u = user.name; u == "alice" && event.action != ""`, false, "", nil},
 		{`any(["root", "admin"], {# == user.name}) && source.ip != ""`, false, "", nil},
 		{`!(event.action == "sudo")`, false, "", nil},
+		{`labels.act == "blocked" && event.action == "sudo"`, false, "event.action", []string{"sudo"}},
+		{`labels["act"] != "blocked" && labels.cs1 == ""`, false, "", nil},
 	}
 	evs := condEvents()
 	var m vm.VM
