@@ -243,6 +243,15 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		_ = ops.Stop(context.Background())
 		return err
 	}
+	feeds, err := startFeeds(ctx, cfg, pipe, admit, log)
+	if err != nil {
+		for _, stop := range stops {
+			_ = stop(context.Background())
+		}
+		_ = ops.Stop(context.Background())
+		return err
+	}
+	stops = append(stops, feeds...)
 
 	var raw *rawConsumer
 	rawDone := make(chan error, 1)

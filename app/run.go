@@ -196,6 +196,15 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		httpLn.Close()
 		return err
 	}
+	feeds, err := startFeeds(ctx, cfg, pipe, nil, log)
+	if err != nil {
+		for _, stop := range stops {
+			_ = stop(context.Background())
+		}
+		httpLn.Close()
+		return err
+	}
+	stops = append(stops, feeds...)
 
 	srv := apiServer(newAPI(cfg, mgr, reg, log))
 	srvErr := make(chan error, 1)

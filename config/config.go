@@ -33,6 +33,11 @@ type Config struct {
 	Rules     RulesConfig     `yaml:"rules"`
 	Engine    EngineConfig    `yaml:"engine"`
 	Ticketing TicketingConfig `yaml:"ticketing"`
+	// HTTPIngest and Tail are sources beside the syslog listeners: an
+	// HTTP(S) endpoint for shippers' JSON batches and the Elasticsearch
+	// bulk API, and files followed as they grow.
+	HTTPIngest HTTPIngestConfig `yaml:"http_ingest"`
+	Tail       TailConfig       `yaml:"tail"`
 	// Ingest, Kafka and ClickHouse set the production path; with no
 	// Kafka brokers and no ClickHouse DSN tocsin runs on its embedded
 	// bus and store.
@@ -252,6 +257,8 @@ func Default() Config {
 		Ticketing: TicketingConfig{QuietPeriod: 24 * time.Hour, SweepInterval: time.Minute, MaxParseFailures: 100000},
 		Ingest: IngestConfig{MetricsAddress: "127.0.0.1:9101",
 			Buffer: BufferConfig{MemoryEvents: 65536, DiskMaxBytes: 1 << 30}},
+		HTTPIngest: defaultHTTPIngest(),
+		Tail:       defaultTail(),
 		Kafka: KafkaConfig{
 			ClientID:          "tocsin",
 			CreateTopics:      true,
@@ -325,6 +332,7 @@ func shapeOf(goType string) string {
 	return map[string]string{
 		"time.Duration": "a duration such as 30s, 5m or 24h",
 		"int":           "a whole number",
+		"float64":       "a number",
 		"bool":          "true or false",
 		"string":        "a string",
 	}[goType]
@@ -416,8 +424,9 @@ func (c *Config) Validate() error {
 	if err := (parse.Options{Disabled: c.Ingest.DisabledFormats}).Validate(); err != nil {
 		bad("ingest.disabled_formats: %v", err)
 	}
-	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" {
-		bad("syslog: both syslog.udp.address and syslog.tcp.address are empty, so nothing could send tocsin logs")
+	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" && c.HTTPIngest.Address == "" && len(c.Tail.Paths) == 0 {
+		bad("syslog: syslog.udp.address, syslog.tcp.address and http_ingest.address are empty and tail.paths lists no file, " +
+			"so nothing could send tocsin logs")
 	}
 	if c.Syslog.TCP.MaxConnections < 1 {
 		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
@@ -483,6 +492,7 @@ func (c *Config) Validate() error {
 			bad("ticketing.webhooks[%d].timeout: %s must be at least 100ms", i, w.Timeout)
 		}
 	}
+	errs = append(errs, c.validateHTTPIngestAndTail()...)
 	errs = append(errs, c.validateProduction()...)
 	return errors.Join(errs...)
 }

@@ -37,7 +37,7 @@ var configKeys = []string{
 	"data_dir", "log.level", "log.format",
 	"syslog.udp.address", "syslog.udp.max_message_size", "syslog.udp.timezone",
 	"syslog.tcp.address", "syslog.tcp.max_message_size", "syslog.tcp.max_connections",
-	"syslog.tcp.idle_timeout", "syslog.tcp.evict_idle", "syslog.tcp.timezone", "syslog.udp.format", "syslog.tcp.format", "ingest.disabled_formats",
+	"syslog.tcp.idle_timeout", "syslog.tcp.evict_idle", "syslog.tcp.timezone", "syslog.udp.format", "syslog.tcp.format", "ingest.disabled_formats", "http_ingest.format", "tail.format",
 	"syslog.timezone", "syslog.failure_raw_limit",
 	"http.address", "http.token", "http.token_file",
 	"rules.builtin", "rules.dirs",
@@ -59,6 +59,14 @@ var configKeys = []string{
 	"clickhouse.retention.events_days", "clickhouse.retention.alerts_days",
 	"clickhouse.retention.incidents_months", "clickhouse.retention.interval",
 	"ingest.metrics_address", "ingest.buffer.memory_events", "ingest.buffer.disk_max_bytes",
+	// The HTTP ingest endpoint and file tailing.
+	"http_ingest.address", "http_ingest.cert_file", "http_ingest.key_file", "http_ingest.client_ca_file",
+	"http_ingest.token", "http_ingest.token_file", "http_ingest.api_key", "http_ingest.api_key_file",
+	"http_ingest.username", "http_ingest.password", "http_ingest.password_file",
+	"http_ingest.max_body_bytes", "http_ingest.max_record_bytes", "http_ingest.max_concurrent",
+	"http_ingest.ack_timeout", "http_ingest.rate", "http_ingest.timezone",
+	"tail.paths", "tail.state_file", "tail.start_at", "tail.poll_interval", "tail.max_line_bytes",
+	"tail.partial_line_delay", "tail.timezone",
 }
 
 // envName is the variable that sets key, as the config loader names it.

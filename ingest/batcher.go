@@ -152,6 +152,12 @@ func (b *Batcher) Seq() uint64 { return b.seq }
 // record delivered again gets the event ID it had the first time.
 func (b *Batcher) SetSeq(seq uint64) { b.seq = seq }
 
+// rename points b at another stream of lines: event IDs hash name from
+// now on, and the next line is number 1.
+func (b *Batcher) rename(name string) {
+	b.src.Name, b.idBase, b.seq = name, nameHash(name), 0
+}
+
 // Pending returns the number of events and failures not yet published.
 func (b *Batcher) Pending() int { return len(b.events) + len(b.failures) }
 
@@ -335,16 +341,23 @@ func (b *Batcher) FlushDue(ctx context.Context, now time.Time) error {
 // The Batcher must not be used afterwards.
 func (b *Batcher) Close(ctx context.Context) error {
 	err := b.Flush(ctx)
-	if b.failPending > 0 {
-		if b.p.failLog.allow(time.Now()) {
-			b.logFailures()
-		} else {
-			b.p.failLog.carried.Add(int64(b.failPending))
-			b.failPending = 0
-		}
-	}
+	b.carryFailures()
 	b.slab, b.spare = nil, nil
 	return err
+}
+
+// carryFailures reports the failures not yet logged: in a summary now, if
+// the pipeline's limiter allows one, or in the next summary.
+func (b *Batcher) carryFailures() {
+	if b.failPending == 0 {
+		return
+	}
+	if b.p.failLog.allow(time.Now()) {
+		b.logFailures()
+		return
+	}
+	b.p.failLog.carried.Add(int64(b.failPending))
+	b.failPending = 0
 }
 
 func (b *Batcher) syncCounters() {

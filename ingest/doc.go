@@ -2,6 +2,11 @@
 // the syslog listeners (UDPListener, TCPListener) and the file reader
 // (ReadFiles); each producer owns a Batcher taken from a shared Pipeline.
 //
+// Two more producers take input from shippers that do not speak syslog:
+// the HTTP(S) listener (HTTPListener), for JSON batches and the
+// Elasticsearch bulk API, and the file tailer (Tailer), which follows
+// live log files.
+//
 // # Lines, events and failures
 //
 // A Batcher copies each line into a string, parses it with ingest/parse into
@@ -66,6 +71,79 @@
 // lock out a sender.
 //
 // Files: plain or gzip (detected by the magic bytes), one line per LF.
+//
+// HTTP: any POST or PUT takes a body of records, gzip-encoded or not, up
+// to HTTPOptions.MaxBodyBytes after decompression (a larger one, a gzip
+// bomb included, is answered 413 once the limit is read, never inflated
+// further). text/plain is read as lines; a JSON media type (json,
+// x-ndjson, json-lines, *+json), or a body whose first byte is { or [, as
+// JSON: a stream of values, so that one object, NDJSON (Vector's
+// newline_delimited framing, Fluent Bit's json_lines) and objects back to
+// back (json_stream) all work, and a top-level array gives one record per
+// element (Vector's and Fluent Bit's "json"). A record is an object, or
+// a string whose text is the record. Each record becomes one line for the
+// Batcher: its bytes, trimmed, newlines inside a pretty-printed object
+// kept. A body that is not valid JSON is answered 400 with the record and
+// byte at fault, and none of its records is taken: all or nothing, so
+// that the sender's retry cannot duplicate the records before the bad
+// one. MessagePack is answered 415.
+//
+// POST /_bulk and /{index}/_bulk take the Elasticsearch bulk API as
+// Filebeat and Winlogbeat send it: action and document lines in pairs.
+// create and index documents are records; update and delete actions, and
+// documents that are not one JSON object, are answered per item with an
+// error status (and errors: true), as Elasticsearch does; a malformed
+// action line fails the whole request (400). Each item's _id is the
+// sender's or, else, the event ID in hex. GET / answers an Elasticsearch
+// 8.x version document (HTTPOptions.ESVersion), HEAD / answers 200, GET
+// /_license an active basic license (which Beats' default distribution
+// checks before sending), and the template, ILM policy and ingest
+// pipeline endpoints Beats call when set-up is left on answer that the
+// object exists (tocsin applies none of them). Every answer carries
+// X-Elastic-Product: Elasticsearch.
+//
+// A request is answered only once its records are safe: published with
+// Batcher.Flush, then, when the publisher is a bus.Syncer (the Kafka
+// buffer), synced. Past HTTPOptions.AckTimeout it is answered 503 with
+// Retry-After and the sender sends it again; event IDs hash the sender's
+// address, a CRC-64 of the body and the record's position, so the same
+// body sent again gets the same IDs. Records over MaxRecordBytes are cut
+// and kept as "too_long" failures. More than MaxConcurrent requests at
+// once, or more records per second than Rate, are answered 429 with
+// Retry-After (Rate's bucket may run into debt by one large request,
+// which then delays those after it). Credentials (Bearer token, ApiKey,
+// Basic) are compared as SHA-256 digests in constant time; a client CA
+// makes TLS client certificates required. ReadHeaderTimeout and
+// ReadTimeout cut senders too slow to finish a request. Stop waits for
+// the requests being handled to be answered.
+//
+// Tail: the tailer expands its patterns on every poll (PollInterval,
+// 250ms by default; it polls, as the module has no file notification
+// library) and follows each regular file found, known by device and inode
+// plus a CRC-64 of its first KiB (its fingerprint), which tells a file
+// that reuses an inode, or one truncated and written again, from the one
+// it replaced. A file found at start is read from its end (the start of
+// its last line) unless the state file knows it or FromStart is set; a
+// file that appears later, or replaces a rotated one, from its start.
+// Rotation by rename: the old file is read until it has been quiet for
+// PartialLineDelay, then closed, while the new one is read from 0; files
+// are read in the order they were found, so the old file's lines go
+// first. Copytruncate (the file shrank, or its first bytes changed): the
+// file is read again from 0. A last line without LF is held until the LF
+// comes or PartialLineDelay passes; lines over MaxLineSize are cut and
+// kept as "too_long" failures; a trailing CR is dropped. After each poll
+// the lines are published (and synced, with a Syncer) and only then is
+// each file's position written to the state file, atomically (a
+// temporary file, synced, renamed over the old one); if publishing fails,
+// the files are read again from their saved positions. Event IDs hash the
+// file's device, inode and when tocsin first saw it (kept in the state
+// file) with each line's byte offset, so lines read again after a crash
+// keep their IDs. At the first poll, files of the state file that no
+// pattern finds any more are looked for beside their old path (rotated
+// while tocsin was down) and finished from their saved position. Files
+// ending in .gz, .bz2, .xz, .zst, .zip, .lz4 or .br are skipped. Stop
+// reads what the files hold, publishes it and saves the positions; an
+// unfinished last line is left to be read whole after the next start.
 //
 // # Stopping
 //

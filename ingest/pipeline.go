@@ -90,6 +90,10 @@ type Pipeline struct {
 	metrics *metrics
 	// epoch makes listener event IDs differ from one run to the next.
 	epoch int64
+	// reg registers the metrics of transports that create theirs on
+	// first use (HTTP, tail); extra holds them.
+	reg   prometheus.Registerer
+	extra extraMetrics
 
 	failLog failureLimiter
 }
@@ -148,6 +152,7 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 		logger:   logger,
 		metrics:  m,
 		epoch:    time.Now().UnixNano(),
+		reg:      opts.Registerer,
 	}
 	p.failLog.logger = logger
 	return p, nil
