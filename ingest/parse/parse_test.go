@@ -122,7 +122,7 @@ func TestParseErrors(t *testing.T) {
 		{"", ReasonEmpty},
 		{"hello world", ReasonNoHeader},
 		{"Feb 30 10:00:00 host app: msg", ReasonNoHeader},
-		{"{\"json\": true}", ReasonNoHeader},
+		{"{\"json\": true", ReasonBadJSON},
 		{"<>1 - - -", ReasonBadPriority},
 		{"<13", ReasonBadPriority},
 		{"<abc>x", ReasonBadPriority},
