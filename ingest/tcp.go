@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -323,7 +324,14 @@ func (l *TCPListener) frame(c *tcpConn, f framing.Frame) error {
 	ctx, b, at := l.runCtx, c.b, c.lastRead
 	switch f.Kind {
 	case framing.KindOK:
-		return b.Line(ctx, f.Data, at, c.sender)
+		data := f.Data
+		if f.Octet {
+			// syslog-ng's syslog() driver counts a line feed after each
+			// message in its length; as rsyslog does, tocsin drops it (and
+			// a CR before it), so that the message's last word stays clean.
+			data = bytes.TrimSuffix(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\r'})
+		}
+		return b.Line(ctx, data, at, c.sender)
 	case framing.KindTooLong:
 		detail := "message longer than " + strconv.Itoa(l.opts.MaxMessageSize) + " bytes"
 		if f.Octet {

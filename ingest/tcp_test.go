@@ -429,3 +429,19 @@ func TestTCPBackPressureIsNotIdleness(t *testing.T) {
 	require.Len(t, evs, 50)
 	require.Zero(t, tp.metric(t, "tocsin_ingest_idle_timeouts_total", "source", "tcp"))
 }
+
+// syslog-ng's syslog() driver ends each octet-counted message with a line
+// feed that its count includes; the event must not keep it.
+func TestTCPOctetCountedTrailingNewline(t *testing.T) {
+	tp := newTestPipeline(t, func(o *PipelineOptions) { o.FlushInterval = 20 * time.Millisecond })
+	l := startTCP(t, tp, ListenerOptions{})
+	c := dial(t, l)
+	write(t, c, octet(sshLine("h", 1, "a")+"\n")+octet(sshLine("h", 2, "b")+"\r\n")+octet(sshLine("h", 3, "c")))
+	evs, fails := tp.sink.waitFor(t, 3)
+	require.Empty(t, fails)
+	for i, e := range evs {
+		require.Equal(t, strings.TrimRight(sshLine("h", i+1, string(rune('a'+i))), "\n"), e.Event.Original)
+		require.NotContains(t, e.Message, "\n")
+		require.NotContains(t, e.Source.IP, "\n")
+	}
+}
