@@ -278,6 +278,8 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			Address:        a,
 			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
 			Location:       cfg.Syslog.UDP.ListenerLocation(),
+			Rate:           float64(cfg.Syslog.UDP.Rate),
+			Burst:          cfg.Syslog.UDP.Burst,
 		})
 		if err == nil {
 			err = l.Start(ctx)
@@ -297,6 +299,8 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			EvictIdle:      cfg.Syslog.TCP.EvictIdle,
 			Location:       cfg.Syslog.TCP.ListenerLocation(),
 			Admit:          admit,
+			Rate:           float64(cfg.Syslog.TCP.Rate),
+			Burst:          cfg.Syslog.TCP.Burst,
 		})
 		if err == nil {
 			err = l.Start(ctx)
@@ -308,6 +312,12 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 		stops = append(stops, l.Stop)
 		log.Info().Str("address", l.Addr().String()).Str("protocol", "tcp").Msg("syslog listener started")
 	}
+	secure, err := startSecureListeners(ctx, cfg, pipe, admit, log)
+	if err != nil {
+		stopAll()
+		return nil, err
+	}
+	stops = append(stops, secure...)
 	return stops, nil
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	Ingest     IngestConfig     `yaml:"ingest"`
 	Kafka      KafkaConfig      `yaml:"kafka"`
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
+
+	// RELP is the listener of rsyslog's Reliable Event Logging Protocol.
+	RELP RELPConfig `yaml:"relp"`
 }
 
 // IngestConfig sets the ingest role beyond its listeners.
@@ -144,6 +147,8 @@ type LogConfig struct {
 type SyslogConfig struct {
 	UDP ListenerConfig `yaml:"udp"`
 	TCP ListenerConfig `yaml:"tcp"`
+	// TLS is syslog over TLS (RFC 5425).
+	TLS TLSListenerConfig `yaml:"tls"`
 	// Timezone applies to timestamps that carry no zone (IANA name).
 	Timezone string `yaml:"timezone"`
 	// FailureRawLimit is how many bytes of a line that did not parse are
@@ -163,6 +168,11 @@ type ListenerConfig struct {
 	// Timezone, when set, replaces syslog.timezone for this listener's
 	// senders.
 	Timezone string `yaml:"timezone"`
+	// Rate caps the lines per second the listener takes (0: no cap):
+	// UDP drops lines over it, stream listeners slow their senders down.
+	// Burst is how many may come at once (0: one second's worth).
+	Rate  int `yaml:"rate"`
+	Burst int `yaml:"burst"`
 }
 
 // HTTPConfig sets the API listener.
@@ -233,9 +243,11 @@ func Default() Config {
 		Syslog: SyslogConfig{
 			UDP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 64 << 10},
 			TCP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 1 << 20, MaxConnections: 1024, IdleTimeout: 5 * time.Minute, EvictIdle: 10 * time.Second},
+			TLS:             defaultTLSListener(),
 			Timezone:        "UTC",
 			FailureRawLimit: 8 << 10,
 		},
+		RELP:  defaultRELP(),
 		HTTP:  HTTPConfig{Address: "127.0.0.1:8080"},
 		Rules: RulesConfig{Builtin: true},
 		Engine: EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second,
@@ -401,9 +413,11 @@ func (c *Config) Validate() error {
 			bad("%s.max_message_size: %d is outside 480..%d bytes", l.name, l.cfg.MaxMessageSize, l.max)
 		}
 	}
-	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" {
-		bad("syslog: both syslog.udp.address and syslog.tcp.address are empty, so nothing could send tocsin logs")
+	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" && c.Syslog.TLS.Address == "" && c.RELP.Address == "" {
+		bad("syslog: syslog.udp.address, syslog.tcp.address, syslog.tls.address and relp.address are all empty, " +
+			"so nothing could send tocsin logs")
 	}
+	errs = append(errs, c.validateStreamListeners()...)
 	if c.Syslog.TCP.MaxConnections < 1 {
 		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
 	}
