@@ -205,8 +205,8 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	}
 
 	pipe, err := ingest.NewPipeline(ingest.PipelineOptions{
-		Events:        newEventPublisher(keyer, evBuf.Publish),
-		Failures:      &failurePublisher{put: failBuf.Publish},
+		Events:        syncedPublisher[*schemas.Event]{newEventPublisher(keyer, evBuf.Publish), evBuf},
+		Failures:      syncedPublisher[schemas.ParseFailure]{&failurePublisher{put: failBuf.Publish}, failBuf},
 		Location:      cfg.Location(),
 		MaxFailureRaw: cfg.Syslog.FailureRawLimit,
 		Disabled:      cfg.Ingest.DisabledFormats,
@@ -289,6 +289,17 @@ func RunIngest(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	errs = append(errs, evBuf.Close(closeCtx), failBuf.Close(closeCtx), ops.Stop(stopCtx))
 	return errors.Join(errs...)
 }
+
+// syncedPublisher is a publisher into a spool buffer that also passes
+// the buffer's Sync on (bus.Syncer), so that RELP answers a sender only
+// once Kafka accepted its messages.
+type syncedPublisher[T any] struct {
+	bus.Publisher[T]
+	buf *spool.Buffer
+}
+
+// Sync implements bus.Syncer.
+func (p syncedPublisher[T]) Sync(ctx context.Context) error { return p.buf.Sync(ctx) }
 
 // rawConsumer reads raw log lines from a Kafka topic (as rsyslog's omkafka
 // writes them), one line per record, parses them with the ingest

@@ -289,6 +289,8 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			MaxMessageSize: cfg.Syslog.UDP.MaxMessageSize,
 			Location:       cfg.Syslog.UDP.ListenerLocation(),
 			Format:         cfg.Syslog.UDP.Format,
+			Rate:           float64(cfg.Syslog.UDP.Rate),
+			Burst:          cfg.Syslog.UDP.Burst,
 		})
 		if err == nil {
 			err = l.Start(ctx)
@@ -309,6 +311,8 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 			Location:       cfg.Syslog.TCP.ListenerLocation(),
 			Format:         cfg.Syslog.TCP.Format,
 			Admit:          admit,
+			Rate:           float64(cfg.Syslog.TCP.Rate),
+			Burst:          cfg.Syslog.TCP.Burst,
 		})
 		if err == nil {
 			err = l.Start(ctx)
@@ -320,6 +324,12 @@ func startListeners(ctx context.Context, cfg config.Config, pipe *ingest.Pipelin
 		stops = append(stops, l.Stop)
 		log.Info().Str("address", l.Addr().String()).Str("protocol", "tcp").Msg("syslog listener started")
 	}
+	secure, err := startSecureListeners(ctx, cfg, pipe, admit, log)
+	if err != nil {
+		stopAll()
+		return nil, err
+	}
+	stops = append(stops, secure...)
 	return stops, nil
 }
 

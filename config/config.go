@@ -44,6 +44,9 @@ type Config struct {
 	Ingest     IngestConfig     `yaml:"ingest"`
 	Kafka      KafkaConfig      `yaml:"kafka"`
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
+
+	// RELP is the listener of rsyslog's Reliable Event Logging Protocol.
+	RELP RELPConfig `yaml:"relp"`
 }
 
 // IngestConfig sets the ingest role beyond its listeners.
@@ -154,6 +157,8 @@ type LogConfig struct {
 type SyslogConfig struct {
 	UDP ListenerConfig `yaml:"udp"`
 	TCP ListenerConfig `yaml:"tcp"`
+	// TLS is syslog over TLS (RFC 5425).
+	TLS TLSListenerConfig `yaml:"tls"`
 	// Timezone applies to timestamps that carry no zone (IANA name).
 	Timezone string `yaml:"timezone"`
 	// FailureRawLimit is how many bytes of a line that did not parse are
@@ -177,6 +182,11 @@ type ListenerConfig struct {
 	// (see `tocsin parse --formats`); empty or "auto" detects it per
 	// message.
 	Format string `yaml:"format"`
+	// Rate caps the lines per second the listener takes (0: no cap):
+	// UDP drops lines over it, stream listeners slow their senders down.
+	// Burst is how many may come at once (0: one second's worth).
+	Rate  int `yaml:"rate"`
+	Burst int `yaml:"burst"`
 }
 
 // HTTPConfig sets the API listener.
@@ -247,9 +257,11 @@ func Default() Config {
 		Syslog: SyslogConfig{
 			UDP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 64 << 10},
 			TCP:             ListenerConfig{Address: "127.0.0.1:5514", MaxMessageSize: 1 << 20, MaxConnections: 1024, IdleTimeout: 5 * time.Minute, EvictIdle: 10 * time.Second},
+			TLS:             defaultTLSListener(),
 			Timezone:        "UTC",
 			FailureRawLimit: 8 << 10,
 		},
+		RELP:  defaultRELP(),
 		HTTP:  HTTPConfig{Address: "127.0.0.1:8080"},
 		Rules: RulesConfig{Builtin: true},
 		Engine: EngineConfig{EvidenceLimit: 100, SnapshotInterval: 10 * time.Second,
@@ -424,10 +436,12 @@ func (c *Config) Validate() error {
 	if err := (parse.Options{Disabled: c.Ingest.DisabledFormats}).Validate(); err != nil {
 		bad("ingest.disabled_formats: %v", err)
 	}
-	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" && c.HTTPIngest.Address == "" && len(c.Tail.Paths) == 0 {
-		bad("syslog: syslog.udp.address, syslog.tcp.address and http_ingest.address are empty and tail.paths lists no file, " +
+	if c.Syslog.UDP.Address == "" && c.Syslog.TCP.Address == "" && c.Syslog.TLS.Address == "" && c.RELP.Address == "" &&
+		c.HTTPIngest.Address == "" && len(c.Tail.Paths) == 0 {
+		bad("syslog: syslog.udp.address, syslog.tcp.address, syslog.tls.address, relp.address and http_ingest.address are empty and tail.paths lists no file, " +
 			"so nothing could send tocsin logs")
 	}
+	errs = append(errs, c.validateStreamListeners()...)
 	if c.Syslog.TCP.MaxConnections < 1 {
 		bad("syslog.tcp.max_connections: %d must be at least 1", c.Syslog.TCP.MaxConnections)
 	}

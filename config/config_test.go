@@ -153,6 +153,7 @@ func TestMissingFileIsAnError(t *testing.T) {
 func FuzzLoadYAML(f *testing.F) {
 	f.Add([]byte("data_dir: x\n"))
 	f.Add([]byte("syslog: {udp: {address: ':1'}}\n"))
+	f.Add([]byte("relp: {address: ':1', cert_file: a, key_file: b, rate: 5}\nsyslog: {tls: {address: ':2', client_auth: require}}\n"))
 	f.Add([]byte("ticketing:\n  webhooks:\n   - {url: 'http://a', min_severity: low}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Default()

@@ -280,3 +280,31 @@ func sameListenAddress(a, b string) bool {
 	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return ha == hb || wild(ha) || wild(hb)
 }
+
+func init() {
+	h := func(c *Config) *HTTPIngestConfig { return &c.HTTPIngest }
+	t := func(c *Config) *TailConfig { return &c.Tail }
+	settings = append(settings,
+		setting{"http_ingest.address", "HTTP(S) ingest listen address for JSON, NDJSON and _bulk bodies (empty disables)", str(func(c *Config) *string { return &h(c).Address })},
+		setting{"http_ingest.cert_file", "HTTP ingest: server certificate (PEM); with key_file serves HTTPS", str(func(c *Config) *string { return &h(c).CertFile })},
+		setting{"http_ingest.key_file", "HTTP ingest: server key (PEM)", str(func(c *Config) *string { return &h(c).KeyFile })},
+		setting{"http_ingest.client_ca_file", "HTTP ingest: CA that client certificates must chain to", str(func(c *Config) *string { return &h(c).ClientCAFile })},
+		setting{"http_ingest.token_file", "HTTP ingest: file holding the bearer token senders must present", str(func(c *Config) *string { return &h(c).TokenFile })},
+		setting{"http_ingest.api_key_file", "HTTP ingest: file holding the Elasticsearch-style API key senders must present", str(func(c *Config) *string { return &h(c).APIKeyFile })},
+		setting{"http_ingest.username", "HTTP ingest: basic-auth user", str(func(c *Config) *string { return &h(c).Username })},
+		setting{"http_ingest.password_file", "HTTP ingest: file holding the basic-auth password", str(func(c *Config) *string { return &h(c).PasswordFile })},
+		setting{"http_ingest.max_body_bytes", "HTTP ingest: largest request body after decompression", integer(func(c *Config) *int { return &h(c).MaxBodyBytes })},
+		setting{"http_ingest.max_record_bytes", "HTTP ingest: largest record; longer ones are cut and kept as failures", integer(func(c *Config) *int { return &h(c).MaxRecordBytes })},
+		setting{"http_ingest.max_concurrent", "HTTP ingest: requests served at once (more get 429)", integer(func(c *Config) *int { return &h(c).MaxConcurrent })},
+		setting{"http_ingest.ack_timeout", "HTTP ingest: answer 503 when a batch is not safe within this long", duration(func(c *Config) *time.Duration { return &h(c).AckTimeout })},
+		setting{"http_ingest.timezone", "HTTP ingest: zone of zone-less timestamps (default syslog.timezone)", str(func(c *Config) *string { return &h(c).Timezone })},
+		setting{"http_ingest.format", "HTTP ingest: the one format of the records (default auto)", str(func(c *Config) *string { return &h(c).Format })},
+		setting{"tail.paths", "comma-separated files or globs to follow", list(func(c *Config) *[]string { return &t(c).Paths })},
+		setting{"tail.state_file", "where followed files' positions are kept (default data_dir/tail-state.json)", str(func(c *Config) *string { return &t(c).StateFile })},
+		setting{"tail.start_at", "where a file never seen before is read from: end or beginning", str(func(c *Config) *string { return &t(c).StartAt })},
+		setting{"tail.poll_interval", "how often followed files are checked", duration(func(c *Config) *time.Duration { return &t(c).PollInterval })},
+		setting{"tail.max_line_bytes", "longest line kept whole; longer ones are cut and kept as failures", integer(func(c *Config) *int { return &t(c).MaxLineBytes })},
+		setting{"tail.timezone", "zone of zone-less timestamps in followed files (default syslog.timezone)", str(func(c *Config) *string { return &t(c).Timezone })},
+		setting{"tail.format", "the one format of followed files (default auto)", str(func(c *Config) *string { return &t(c).Format })},
+	)
+}

@@ -67,6 +67,14 @@ var configKeys = []string{
 	"http_ingest.ack_timeout", "http_ingest.rate", "http_ingest.timezone",
 	"tail.paths", "tail.state_file", "tail.start_at", "tail.poll_interval", "tail.max_line_bytes",
 	"tail.partial_line_delay", "tail.timezone",
+	// Rate limits, syslog over TLS and RELP.
+	"syslog.udp.rate", "syslog.udp.burst", "syslog.tcp.rate", "syslog.tcp.burst",
+	"syslog.tls.address", "syslog.tls.cert_file", "syslog.tls.key_file", "syslog.tls.client_ca_file",
+	"syslog.tls.client_auth", "syslog.tls.max_message_size", "syslog.tls.max_connections",
+	"syslog.tls.idle_timeout", "syslog.tls.evict_idle", "syslog.tls.rate", "syslog.tls.burst", "syslog.tls.timezone",
+	"relp.address", "relp.cert_file", "relp.key_file", "relp.client_ca_file", "relp.client_auth",
+	"relp.max_message_size", "relp.max_connections", "relp.idle_timeout", "relp.evict_idle",
+	"relp.rate", "relp.burst", "relp.timezone", "relp.ack_timeout",
 }
 
 // envName is the variable that sets key, as the config loader names it.
@@ -1132,7 +1140,7 @@ func TestK8sRolesLoad(t *testing.T) {
 
 func TestDocsNameRealThings(t *testing.T) {
 	pathRE := regexp.MustCompile("`((?:deploy|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_/])`")
-	keyRE := regexp.MustCompile("`((?:kafka|clickhouse|ingest|engine|http|syslog|ticketing|rules|log)(?:\\.[a-z_]+)+)`")
+	keyRE := regexp.MustCompile("`((?:kafka|clickhouse|ingest|engine|http|syslog|relp|ticketing|rules|log)(?:\\.[a-z_]+)+)`")
 	isKey := func(k string) bool {
 		return slices.ContainsFunc(configKeys, func(c string) bool { return c == k || strings.HasPrefix(c, k+".") })
 	}

@@ -23,6 +23,11 @@ const (
 	KindFile Kind = "file"
 	// KindKafka marks raw lines consumed from a Kafka topic.
 	KindKafka Kind = "kafka"
+	// KindTLS is syslog over TLS (RFC 5425).
+	KindTLS Kind = "tls"
+	// KindRELP is rsyslog's Reliable Event Logging Protocol, plain or
+	// over TLS.
+	KindRELP Kind = "relp"
 )
 
 // Source names the producer a Batcher serves.
@@ -91,6 +96,14 @@ type Batcher struct {
 	// Failures not yet reported in a log summary, and the latest one.
 	failPending int
 	lastFail    schemas.ParseFailure
+
+	// unsynced records which publishers took batches since the last
+	// Sync (see ack.go).
+	unsynced unsynced
+	// manual keeps Line and Reject from publishing a full batch: the
+	// producer (RELP) bounds its batches and publishes them with Sync,
+	// within its own deadline.
+	manual bool
 }
 
 // NewBatcher returns a Batcher for one producer.
@@ -219,7 +232,7 @@ func (b *Batcher) Line(ctx context.Context, line []byte, received time.Time, sen
 		b.oldest = received
 	}
 	b.events = append(b.events, ev)
-	if len(b.events) >= b.p.batch {
+	if len(b.events) >= b.p.batch && !b.manual {
 		return b.Flush(ctx)
 	}
 	return nil
@@ -274,7 +287,7 @@ func (b *Batcher) fail(ctx context.Context, raw []byte, received time.Time, send
 	}
 	b.failures = append(b.failures, f)
 	b.failRaw += len(raw)
-	if len(b.failures) >= b.p.batch || b.failRaw >= maxFailureBytes {
+	if (len(b.failures) >= b.p.batch || b.failRaw >= maxFailureBytes) && !b.manual {
 		return b.Flush(ctx)
 	}
 	return nil
@@ -308,9 +321,11 @@ func (b *Batcher) Flush(ctx context.Context) error {
 		b.events = b.events[:0]
 		if err != nil {
 			b.km.dropped.Add(float64(n))
+			b.unsynced.lost = true
 			errs = append(errs, fmt.Errorf("cannot publish %d events from %s: %w", n, b.src.Name, err))
 		} else {
 			b.km.events.Add(float64(n))
+			b.unsynced.events = true
 		}
 	}
 	if n := len(b.failures); n > 0 {
@@ -320,7 +335,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 		b.failRaw = 0
 		if err != nil {
 			b.km.dropped.Add(float64(n))
+			b.unsynced.lost = true
 			errs = append(errs, fmt.Errorf("cannot publish %d parse failures from %s: %w", n, b.src.Name, err))
+		} else {
+			b.unsynced.failures = true
 		}
 	}
 	b.syncCounters()

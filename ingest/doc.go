@@ -1,6 +1,8 @@
 // Package ingest turns log lines into events on the bus. Its producers are
-// the syslog listeners (UDPListener, TCPListener) and the file reader
-// (ReadFiles); each producer owns a Batcher taken from a shared Pipeline.
+// the syslog listeners (UDPListener; TCPListener, which also serves syslog
+// over TLS from NewTLSListener and RELP from NewRELPListener) and the file
+// reader (ReadFiles); each producer owns a Batcher taken from a shared
+// Pipeline.
 //
 // Two more producers take input from shippers that do not speak syslog:
 // the HTTP(S) listener (HTTPListener), for JSON batches and the
@@ -69,6 +71,51 @@
 // idle that long is the new one refused
 // (tocsin_ingest_connections_rejected_total), so idle connections cannot
 // lock out a sender.
+//
+// TLS (RFC 5425): the TCP listener with ListenerOptions.TLS, so the same
+// framing, limits, eviction and drain apply; its source is "tls".
+// TLSOptions.ServerConfig reads the certificate, the key and the client CA
+// and sets the client certificate mode: none, request (a certificate that
+// is given must verify) or require. TLS 1.2 is the least version
+// accepted. The handshake runs in the connection's goroutine within
+// ListenerOptions.HandshakeTimeout (10s by default); until it ends the
+// connection counts as idle since it was accepted, so at the connection
+// limit a silent client is evicted like an idle one. A failed handshake is
+// counted in tocsin_ingest_tls_handshake_failures_total and logged at most
+// once per 10 seconds, with the count. The client certificate's common
+// name is logged at debug level; the sender stays the peer's address.
+//
+// RELP (rsyslog's Reliable Event Logging Protocol, plain or over TLS):
+// frames are TXNR SP COMMAND SP DATALEN [SP DATA] LF, read strictly: a
+// transaction number out of sequence, a command that is not 1 to 32
+// letters, a DATALEN that does not end at the trailer, a syslog command
+// before open, or a client sending rsp ends the session with the
+// serverclose hint, and the reason is logged. open must offer a
+// relp_version and the syslog command, and is answered at once with the
+// server's offers; unknown commands (starttls among them) are answered
+// 500 and the session goes on; close is answered and ends it. Every frame
+// the connection has already buffered is taken as one batch (up to 1024
+// frames, or a Batcher batch), published, made safe with Batcher.Sync,
+// and only then answered, in order: "200 OK" once the publisher took the
+// batch and, when it is a bus.Syncer (the buffer in front of Kafka),
+// confirmed it; "500" when that confirmation takes longer than
+// ListenerOptions.AckTimeout (30s by default); no answer at all, and the
+// session closed, when the lines could not even be published (the buffer
+// stayed full), so that the sender sends them again on its next session.
+// A line that does not parse is answered once its failure is safe. DATA
+// longer than MaxMessageSize is cut there, kept as a "too_long" failure
+// and answered; DATALEN says how much to skip, so the session stays in
+// step. A frame cut by the end of the connection is dropped: the sender
+// sends every unanswered frame again.
+//
+// Rate limits: ListenerOptions.Rate caps the lines per second of a
+// listener, over all its connections, with a burst. UDP drops lines over
+// the rate; stream listeners (TCP, TLS, RELP) pause reading until the rate
+// allows the next line, which slows the sender down through TCP flow
+// control (RELP's answers come later). Both count the lines in
+// tocsin_ingest_rate_limited_total and log them at most once per 10
+// seconds, with the count. Message size and connection caps apply to TLS
+// and RELP as to TCP.
 //
 // Files: plain or gzip (detected by the magic bytes), one line per LF.
 //
@@ -147,10 +194,11 @@
 //
 // # Stopping
 //
-// Stop drains: each TCP connection (including connections the kernel had
-// queued for accepting) and the UDP socket are read until nothing has
-// arrived for the drain timeout, and everything read is published before
-// Stop returns. Stop's context bounds the drain and the final publishes; a
+// Stop drains: each stream connection (including connections the kernel
+// had queued for accepting) and the UDP socket are read until nothing has
+// arrived for the drain timeout, and everything read is published (and on
+// RELP answered) before Stop returns; a RELP session then gets the
+// serverclose hint. Stop's context bounds the drain and the final publishes; a
 // publisher that ignores its context can hold Stop up.
 //
 // # Performance

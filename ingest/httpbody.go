@@ -222,14 +222,6 @@ func stringEnd(body []byte, i int) int {
 	return -1
 }
 
-// quoteByte shows a byte in an error message.
-func quoteByte(c byte) string {
-	if c >= 0x20 && c < 0x7f {
-		return strconv.QuoteRune(rune(c))
-	}
-	return fmt.Sprintf("byte 0x%02x", c)
-}
-
 // recordText returns the bytes a record hands to the Batcher: the span
 // itself, or the text of a quoted record.
 func recordText(body []byte, sp recordSpan) ([]byte, error) {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -18,6 +19,7 @@ const (
 	DefaultUDPReadBuffer     = 4 << 20
 	DefaultDrainTimeout      = 200 * time.Millisecond
 	DefaultEvictIdle         = 10 * time.Second
+	DefaultHandshakeTimeout  = 10 * time.Second
 )
 
 // ListenerOptions configures a syslog listener. The zero value of each
@@ -63,6 +65,31 @@ type ListenerOptions struct {
 	// and logs the error. Ingest uses it to refuse input while its
 	// buffer in front of Kafka is full.
 	Admit func() error
+	// TLS, when set, makes a stream listener (TCP, RELP) take TLS
+	// connections only: syslog over TLS (RFC 5425), or RELP over TLS.
+	// Versions below TLS 1.2 are refused whatever the config says. Build
+	// it with TLSOptions.ServerConfig.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake (default 10s), so that a
+	// client that connects and sends nothing holds a connection slot no
+	// longer; a handshaking connection may also be evicted like an idle
+	// one.
+	HandshakeTimeout time.Duration
+	// Rate caps the lines per second the listener takes, over all its
+	// connections (0, the default: no cap). Lines over the rate are
+	// dropped and counted on UDP; stream listeners (TCP, TLS, RELP)
+	// stop reading until the rate allows them, so that senders are slowed
+	// down, not dropped. Either way tocsin_ingest_rate_limited_total
+	// counts them.
+	Rate float64
+	// Burst is how many lines may arrive at once above Rate (default:
+	// one second's worth of Rate, at least 1). It needs a Rate.
+	Burst int
+	// AckTimeout bounds how long a RELP listener waits for a batch of
+	// messages to be safe before it answers them with an error, which
+	// makes the sender keep them (default 30s). Other listeners ignore
+	// it.
+	AckTimeout time.Duration
 }
 
 func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
@@ -85,6 +112,7 @@ func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
 	if o.EvictIdle < 0 {
 		errs = append(errs, fmt.Errorf("evict idle %s is negative", o.EvictIdle))
 	}
+	errs = append(errs, o.checkLimits(proto)...)
 	if err := errors.Join(errs...); err != nil {
 		return o, fmt.Errorf("cannot configure %s syslog listener: %w", proto, err)
 	}
@@ -111,6 +139,15 @@ func (o ListenerOptions) withDefaults(proto string) (ListenerOptions, error) {
 	}
 	if o.EvictIdle == 0 {
 		o.EvictIdle = DefaultEvictIdle
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.AckTimeout == 0 {
+		o.AckTimeout = DefaultAckTimeout
+	}
+	if o.Rate > 0 && o.Burst == 0 {
+		o.Burst = max(1, int(o.Rate))
 	}
 	return o, nil
 }

@@ -52,6 +52,8 @@ type metrics struct {
 	rejected    *prometheus.CounterVec
 	idle        *prometheus.CounterVec
 	evicted     *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	handshakes  *prometheus.CounterVec
 	// udpKernelDrops counts datagrams, not lines, so it is apart from
 	// dropped, which counts events and failures the bus refused.
 	udpKernelDrops prometheus.Counter
@@ -83,6 +85,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		idle: counter("idle_timeouts_total", "Connections closed after the idle timeout.", "source"),
 		evicted: counter("connections_evicted_total",
 			"Idle connections closed at the connection limit to admit a new one.", "source"),
+		rateLimited: counter("rate_limited_total",
+			"Lines over the listener's rate limit: dropped on UDP, delayed (reading paused) on stream listeners.", "source"),
+		handshakes: counter("tls_handshake_failures_total",
+			"TLS connections closed because the handshake failed or timed out.", "source"),
 		udpKernelDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "tocsin", Subsystem: "ingest", Name: "udp_kernel_drops_total",
 			Help: "UDP datagrams the kernel dropped before tocsin could read them (receive buffer full), " +
@@ -95,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.lines, m.blank, m.events, m.failures, m.bytes, m.oversize, m.dropped, m.connections, m.rejected, m.idle,
-		m.evicted, m.udpKernelDrops,
+		m.evicted, m.udpKernelDrops, m.rateLimited, m.handshakes,
 	} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
@@ -123,6 +129,10 @@ type kindMetrics struct {
 	rejected prometheus.Counter
 	idle     prometheus.Counter
 	evicted  prometheus.Counter
+	// rateLimited counts lines over the listener's rate limit.
+	rateLimited prometheus.Counter
+	// handshakes counts failed TLS handshakes (stream kinds only).
+	handshakes prometheus.Counter
 
 	mu      sync.Mutex
 	reasons map[string]prometheus.Counter
@@ -146,11 +156,17 @@ func (m *metrics) forKind(k Kind) *kindMetrics {
 		dropped:  m.dropped.WithLabelValues(l),
 		reasons:  map[string]prometheus.Counter{},
 	}
-	if k == KindTCP {
+	if k == KindTCP || k == KindUDP || k == KindTLS || k == KindRELP {
+		km.rateLimited = m.rateLimited.WithLabelValues(l)
+	}
+	if k == KindTCP || k == KindTLS || k == KindRELP {
 		km.conns = m.connections.WithLabelValues(l)
 		km.rejected = m.rejected.WithLabelValues(l)
 		km.idle = m.idle.WithLabelValues(l)
 		km.evicted = m.evicted.WithLabelValues(l)
+	}
+	if k == KindTLS || k == KindRELP {
+		km.handshakes = m.handshakes.WithLabelValues(l)
 	}
 	for _, r := range knownReasons() {
 		km.reasons[r] = m.failures.WithLabelValues(l, r)

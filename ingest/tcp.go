@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -34,15 +35,28 @@ var errEvicted = errors.New("evicted at the connection limit to admit a new conn
 // and one Batcher per connection. A connection's goroutine publishes its
 // own batches, so a blocked bus stops it reading and TCP flow control
 // pushes back on the sender; nothing is buffered beyond one message.
+//
+// The same machinery (connection limit and eviction, idle timeout, drain,
+// back-pressure, rate limit, TLS) serves syslog over TLS (NewTLSListener)
+// and RELP (NewRELPListener); only the protocol spoken on each connection
+// differs.
 type TCPListener struct {
 	p      *Pipeline
 	opts   ListenerOptions
+	kind   Kind
 	logger zerolog.Logger
 	km     *kindMetrics
-	// acceptErrs, rejects, evictions and pubErrs limit the logs of accept
-	// errors, connections refused or evicted at the limit, and publish
-	// errors.
-	acceptErrs, rejects, evictions, pubErrs errorLimiter
+	// session speaks the listener's protocol on one connection, after
+	// the TLS handshake when there is one, until the connection ends.
+	session func(l *TCPListener, c *tcpConn)
+	tls     *tls.Config
+	limit   *rateLimiter
+	// acceptErrs, rejects, evictions, pubErrs, handshakeErrs and
+	// protoErrs limit the logs of accept errors, connections refused or
+	// evicted at the limit, publish errors, failed TLS handshakes and
+	// RELP protocol errors; rateLogs those of lines over the rate.
+	acceptErrs, rejects, evictions, pubErrs, handshakeErrs, protoErrs errorLimiter
+	rateLogs                                                          rateLog
 
 	ln     net.Listener
 	runCtx context.Context
@@ -57,38 +71,67 @@ type TCPListener struct {
 }
 
 // NewTCPListener checks opts and returns a listener that Start binds.
+// With opts.TLS set it is a syslog-over-TLS listener, as NewTLSListener
+// returns.
 func NewTCPListener(p *Pipeline, opts ListenerOptions) (*TCPListener, error) {
-	o, err := opts.withDefaults("tcp")
+	kind := KindTCP
+	if opts.TLS != nil {
+		kind = KindTLS
+	}
+	return newStreamListener(p, opts, kind, (*TCPListener).serveSyslog)
+}
+
+// newStreamListener returns a listener of kind whose connections session
+// serves.
+func newStreamListener(p *Pipeline, opts ListenerOptions, kind Kind, session func(*TCPListener, *tcpConn)) (*TCPListener, error) {
+	o, err := opts.withDefaults(string(kind))
 	if err != nil {
 		return nil, err
 	}
 	return &TCPListener{
-		p:      p,
-		opts:   o,
-		logger: p.logger.With().Str("source", string(KindTCP)).Logger(),
-		km:     p.metrics.forKind(KindTCP),
-		stop:   make(chan struct{}),
-		conns:  map[*tcpConn]struct{}{},
+		p:       p,
+		opts:    o,
+		kind:    kind,
+		logger:  p.logger.With().Str("source", string(kind)).Logger(),
+		km:      p.metrics.forKind(kind),
+		session: session,
+		tls:     serverTLS(o.TLS),
+		limit:   newRateLimiter(o.Rate, o.Burst),
+		stop:    make(chan struct{}),
+		conns:   map[*tcpConn]struct{}{},
 	}, nil
+}
+
+// what names the listener in errors: "tcp syslog", "tls syslog", "relp".
+func (l *TCPListener) what() string {
+	if l.kind == KindRELP {
+		return "relp"
+	}
+	return string(l.kind) + " syslog"
 }
 
 // Start binds the address and accepts connections in the background until
 // Stop. ctx bounds the bind only.
 func (l *TCPListener) Start(ctx context.Context) error {
 	if l.ln != nil {
-		return errors.New("cannot start tcp syslog listener: already started")
+		return fmt.Errorf("cannot start %s listener: already started", l.what())
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", l.opts.Address)
 	if err != nil {
-		return fmt.Errorf("cannot listen for syslog on tcp %s: %w", l.opts.Address, err)
+		if l.kind == KindRELP {
+			return fmt.Errorf("cannot listen for relp on %s: %w", l.opts.Address, err)
+		}
+		return fmt.Errorf("cannot listen for syslog on %s %s: %w", l.kind, l.opts.Address, err)
 	}
 	l.ln = ln
 	l.runCtx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	l.logger.Info().
 		Str("address", ln.Addr().String()).
 		Int("max_connections", l.opts.MaxConnections).
-		Msg("listening for syslog")
+		Bool("tls", l.tls != nil).
+		Float64("rate", l.opts.Rate).
+		Msg("listening for " + l.what())
 	l.wg.Add(1)
 	go l.accept()
 	return nil
@@ -144,7 +187,7 @@ func (l *TCPListener) Stop(ctx context.Context) error {
 		}
 		l.mu.Unlock()
 		<-done
-		return fmt.Errorf("cannot drain tcp syslog listener on %s: %w", l.ln.Addr(), ctx.Err())
+		return fmt.Errorf("cannot drain %s listener on %s: %w", l.what(), l.ln.Addr(), ctx.Err())
 	}
 }
 
@@ -159,7 +202,7 @@ func (l *TCPListener) accept() {
 				return
 			}
 			if n, ok := l.acceptErrs.allow(time.Now()); ok {
-				l.logger.Error().Err(err).Int("count", n).Dur("retry_in", backoff).Msg("cannot accept tcp connection")
+				l.logger.Error().Err(err).Int("count", n).Dur("retry_in", backoff).Msg("cannot accept connection")
 			}
 			select {
 			case <-l.stop:
@@ -198,7 +241,7 @@ func (l *TCPListener) admit(conn net.Conn) {
 				l.logger.Error().Err(err).
 					Str("remote", conn.RemoteAddr().String()).
 					Int("count", n).
-					Msg("tcp connection refused: tocsin cannot take more input now")
+					Msg("connection refused: tocsin cannot take more input now")
 			}
 			return
 		}
@@ -222,19 +265,23 @@ func (l *TCPListener) admit(conn net.Conn) {
 				Str("remote", conn.RemoteAddr().String()).
 				Int("limit", l.opts.MaxConnections).
 				Int("count", n).
-				Msg("tcp connection refused: connection limit reached; " +
+				Msg("connection refused: connection limit reached; " +
 					"raise the listener's max connections if senders are legitimate")
 		}
 		return
 	}
 	l.seq++
-	name := "tcp:" + l.ln.Addr().String() + "#" + strconv.FormatUint(l.seq, 10) + "@" + strconv.FormatInt(l.p.epoch, 10)
+	name := string(l.kind) + ":" + l.ln.Addr().String() + "#" + strconv.FormatUint(l.seq, 10) + "@" + strconv.FormatInt(l.p.epoch, 10)
+	sender := senderOf(conn.RemoteAddr())
+	if l.tls != nil {
+		conn = tls.Server(conn, l.tls)
+	}
 	c := &tcpConn{
 		conn:     conn,
 		idle:     l.opts.IdleTimeout,
 		gap:      l.opts.DrainTimeout,
-		b:        l.p.NewBatcher(Source{Kind: KindTCP, Name: name, Location: l.opts.Location, Format: l.opts.Format}),
-		sender:   senderOf(conn.RemoteAddr()),
+		b:        l.p.NewBatcher(Source{Kind: l.kind, Name: name, Location: l.opts.Location, Format: l.opts.Format}),
+		sender:   sender,
 		lastRead: time.Now(),
 	}
 	if l.stopping {
@@ -254,7 +301,7 @@ func (l *TCPListener) admit(conn net.Conn) {
 				Str("admitted", conn.RemoteAddr().String()).
 				Int("limit", l.opts.MaxConnections).
 				Int("count", n).
-				Msg("idle tcp connection closed to admit a new one: connection limit reached")
+				Msg("idle connection closed to admit a new one: connection limit reached")
 		}
 	}
 	go l.serve(c)
@@ -289,11 +336,28 @@ func (l *TCPListener) serve(c *tcpConn) {
 		l.km.conns.Dec()
 		l.wg.Done()
 	}()
+	raw, tc := c.conn, (*tls.Conn)(nil)
+	if t, ok := c.conn.(*tls.Conn); ok {
+		raw, tc = t.NetConn(), t
+	}
 	if l.opts.ReadBufferSize > 0 {
-		if tc, ok := c.conn.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(l.opts.ReadBufferSize)
+		if tcp, ok := raw.(*net.TCPConn); ok {
+			_ = tcp.SetReadBuffer(l.opts.ReadBufferSize)
 		}
 	}
+	if tc != nil {
+		if err := l.handshake(c, tc); err != nil {
+			l.handshakeFailed(c, err)
+			_ = c.b.Close(l.runCtx) // nothing was read
+			return
+		}
+	}
+	l.session(l, c)
+}
+
+// serveSyslog reads RFC 6587 frames (octet-counted or newline-framed)
+// until the connection ends, and publishes what it read.
+func (l *TCPListener) serveSyslog(c *tcpConn) {
 	fr := framing.New(c, l.opts.MaxMessageSize)
 	for {
 		f, err := fr.Next()
@@ -308,6 +372,9 @@ func (l *TCPListener) serve(c *tcpConn) {
 					"connection ended inside a message: "+err.Error()))
 			}
 			break
+		}
+		if l.limit != nil {
+			l.throttle(c)
 		}
 		if err := l.frame(c, f); err != nil {
 			l.report(err)
@@ -355,15 +422,15 @@ func (l *TCPListener) closed(c *tcpConn, err error) {
 	case errors.Is(err, errEvicted):
 		l.logger.Debug().
 			Str("remote", c.conn.RemoteAddr().String()).
-			Msg("closing idle tcp connection to admit a new one")
+			Msg("closing idle connection to admit a new one")
 	case errors.Is(err, errIdle):
 		l.km.idle.Inc()
 		l.logger.Debug().
 			Str("remote", c.conn.RemoteAddr().String()).
 			Dur("idle_timeout", c.idle).
-			Msg("closing idle tcp connection")
+			Msg("closing idle connection")
 	default:
-		l.logger.Debug().Err(err).Str("remote", c.conn.RemoteAddr().String()).Msg("tcp connection ended")
+		l.logger.Debug().Err(err).Str("remote", c.conn.RemoteAddr().String()).Msg("connection ended")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -30,6 +31,11 @@ type UDPListener struct {
 	countDrops bool
 	// unlogged is the kernel drops not yet logged; serve owns it.
 	unlogged uint64
+	// limit drops lines over the rate; rateLogs logs them, and
+	// rateLimited counts them.
+	limit       *rateLimiter
+	rateLogs    rateLog
+	rateLimited prometheus.Counter
 
 	conn   *net.UDPConn
 	runCtx context.Context
@@ -48,10 +54,12 @@ func NewUDPListener(p *Pipeline, opts ListenerOptions) (*UDPListener, error) {
 		return nil, err
 	}
 	return &UDPListener{
-		p:      p,
-		opts:   o,
-		logger: p.logger.With().Str("source", string(KindUDP)).Logger(),
-		done:   make(chan struct{}),
+		p:           p,
+		opts:        o,
+		logger:      p.logger.With().Str("source", string(KindUDP)).Logger(),
+		limit:       newRateLimiter(o.Rate, o.Burst),
+		rateLimited: p.metrics.forKind(KindUDP).rateLimited,
+		done:        make(chan struct{}),
 	}, nil
 }
 
@@ -237,12 +245,16 @@ func (l *UDPListener) drained(now time.Time) bool {
 // datagram hands the lines of one datagram to b.
 func (l *UDPListener) datagram(b *Batcher, data []byte, now time.Time, sender string) {
 	if limit := l.opts.MaxMessageSize; len(data) > limit {
-		l.report(b.Reject(l.runCtx, data[:limit], now, sender, ReasonTooLong,
-			"datagram longer than "+strconv.Itoa(limit)+" bytes"))
+		if l.allow(now) {
+			l.report(b.Reject(l.runCtx, data[:limit], now, sender, ReasonTooLong,
+				"datagram longer than "+strconv.Itoa(limit)+" bytes"))
+		}
 		return
 	}
 	if len(data) == 0 {
-		l.report(b.Line(l.runCtx, data, now, sender))
+		if l.allow(now) {
+			l.report(b.Line(l.runCtx, data, now, sender))
+		}
 		return
 	}
 	for len(data) > 0 {
@@ -252,8 +264,20 @@ func (l *UDPListener) datagram(b *Batcher, data []byte, now time.Time, sender st
 		} else {
 			data = nil
 		}
-		l.report(b.Line(l.runCtx, trimTrailer(line), now, sender))
+		if l.allow(now) {
+			l.report(b.Line(l.runCtx, trimTrailer(line), now, sender))
+		}
 	}
+}
+
+// allow takes one line from the rate limit, or counts it as dropped.
+func (l *UDPListener) allow(now time.Time) bool {
+	if l.limit.allow(now) {
+		return true
+	}
+	l.rateLimited.Inc()
+	l.rateLogs.add(now, 1, l.logger, l.opts.Rate, l.opts.Burst, true)
+	return false
 }
 
 // report logs a publish error, at most once per errorLogEvery.

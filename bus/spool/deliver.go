@@ -34,6 +34,7 @@ func (b *Buffer) deliverLoop() {
 			b.mu.Lock()
 			b.mem.release(len(batch))
 			b.deliveredLocked(len(batch))
+			b.leftLocked(int64(len(batch)))
 			b.mu.Unlock()
 			continue
 		}
@@ -70,6 +71,7 @@ func (b *Buffer) deliverLoop() {
 func (b *Buffer) ackDisk(seg *segment, n int) {
 	d := b.disk
 	b.mu.Lock()
+	before := d.records
 	d.rd.ack()
 	seg.consumed += int64(n)
 	d.records -= int64(n)
@@ -83,6 +85,8 @@ func (b *Buffer) ackDisk(seg *segment, n int) {
 	}
 	cur := d.cursorNow()
 	b.deliveredLocked(n)
+	// What removeFront let go beyond n was lost in damaged ranges.
+	b.leftLocked(before - d.records)
 	b.mu.Unlock()
 	if err := d.writeCursor(cur); err != nil {
 		b.log.Error().Err(err).Msg("cannot record spool position; a restart may deliver some records twice")

@@ -16,6 +16,12 @@
 // takes a whole batch or fails without taking any of it gets every record
 // exactly once, as long as the process does not crash.
 //
+// Sync waits until every record published before the call has left the
+// buffer (bus.Syncer): acknowledging transports such as RELP call it
+// before they tell a sender its messages are safe. Since records leave in
+// order, it only compares a running count of the records that left with
+// the count at the call, so it costs nothing per record.
+//
 // # Bounds
 //
 // The memory tier holds at most MemoryRecords records in at most

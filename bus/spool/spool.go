@@ -137,6 +137,11 @@ type Buffer struct {
 	waiters      int
 	room         chan struct{} // closed when room was freed
 	failingSince time.Time
+	// left counts the records that left the buffer (delivered, or lost
+	// in a damaged segment); leftMoved is closed when it grows. Sync
+	// waits on them.
+	left      int64
+	leftMoved chan struct{}
 
 	full      atomic.Bool
 	work      chan struct{}
@@ -169,6 +174,7 @@ func Open(opts Options) (*Buffer, error) {
 		mem:       newMemory(opts.MemoryRecords, opts.MemoryBytes),
 		maxFramed: math.MaxInt64,
 		room:      make(chan struct{}),
+		leftMoved: make(chan struct{}),
 		work:      make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 		delivDone: make(chan struct{}),
