@@ -100,12 +100,12 @@ type Event struct {
 	Timestamp time.Time `expr:"timestamp" json:"@timestamp"`
 
 	Event   EventInfo `expr:"event" json:"event"`
-	Source  Endpoint  `expr:"source" json:"source"`
-	User    User      `expr:"user" json:"user"`
-	Host    Host      `expr:"host" json:"host"`
-	Process Process   `expr:"process" json:"process"`
-	SSH     SSH       `expr:"ssh" json:"ssh"`
-	Log     Log       `expr:"log" json:"log"`
+	Source  Endpoint  `expr:"source" json:"source,omitzero"`
+	User    User      `expr:"user" json:"user,omitzero"`
+	Host    Host      `expr:"host" json:"host,omitzero"`
+	Process Process   `expr:"process" json:"process,omitzero"`
+	SSH     SSH       `expr:"ssh" json:"ssh,omitzero"`
+	Log     Log       `expr:"log" json:"log,omitzero"`
 
 	// Destination is the far end of a connection (firewalls) or the
 	// target host of a logon.
@@ -322,7 +322,7 @@ type User struct {
 	ID string `expr:"id" json:"id,omitempty"`
 	// Domain is the user's Windows domain or realm.
 	Domain string     `expr:"domain" json:"domain,omitempty"`
-	Target UserTarget `expr:"target" json:"target"`
+	Target UserTarget `expr:"target" json:"target,omitzero"`
 }
 
 // UserTarget is ECS's user.target.* group: the account that su or sudo
@@ -365,8 +365,8 @@ type SSH struct {
 
 // Log is ECS's log.* group: where the line came from and its syslog header.
 type Log struct {
-	Syslog Syslog    `expr:"syslog" json:"syslog"`
-	Source LogSource `expr:"source" json:"source"`
+	Syslog Syslog    `expr:"syslog" json:"syslog,omitzero"`
+	Source LogSource `expr:"source" json:"source,omitzero"`
 }
 
 // LogSource names the transport end that delivered the line.

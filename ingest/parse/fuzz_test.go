@@ -137,7 +137,7 @@ func FuzzParse(f *testing.F) {
 		// substring of the line; readers of escaped formats (CEF, JSON,
 		// key=value) unescape, and have fuzz targets of their own.
 		switch ev.Event.Dataset {
-		case "", DatasetSSHD, DatasetSudo, DatasetSu, DatasetPAM:
+		case "", DatasetSSHD, DatasetSudo, DatasetSu, DatasetPAM, DatasetLinuxAccounts:
 		default:
 			return
 		}

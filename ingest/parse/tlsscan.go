@@ -668,3 +668,5 @@ func sslyzeEndpoint(r gjson.Result) tlsEndpoint {
 	}
 	return ep
 }
+
+func init() { splitters = append(splitters, SplitTLSReport) }
