@@ -360,12 +360,16 @@ func TestWindowsForcedAndDisabled(t *testing.T) {
 	require.Equal(t, "logon_failed", ev.Event.Action)
 
 	off := New(Options{Disabled: []string{"windows"}})
-	for _, rec := range []string{winSample(t, "wef_rendered.xml")[0], winSample(t, "winlogbeat7.ndjson")[0]} {
-		ev, err := winParseWith(off, rec)
-		require.Error(t, err)
-		require.Empty(t, ev.Event.Action)
-		require.Empty(t, ev.Event.Dataset)
-	}
+	ev, err = winParseWith(off, winSample(t, "wef_rendered.xml")[0])
+	require.Error(t, err, "no other format reads XML")
+	require.Empty(t, ev.Event.Action)
+	require.Empty(t, ev.Event.Dataset)
+	// A Winlogbeat document is still JSON: the generic reader takes it,
+	// without the Windows meaning.
+	ev, err = winParseWith(off, winSample(t, "winlogbeat7.ndjson")[0])
+	require.NoError(t, err)
+	require.Equal(t, DatasetJSON, ev.Event.Dataset)
+	require.Zero(t, ev.Winlog.EventID)
 }
 
 // TestWindowsLabelsBounded: a record with thousands of EventData keys
