@@ -119,6 +119,8 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 			// own: CEF, a FortiGate record, an auditd line.
 			if src := p.claim(line); src != nil {
 				err = p.wholeWith(src, line, received, ev)
+			} else {
+				err = &Error{Reason: err.Reason, Detail: err.Detail}
 			}
 		}
 	}
@@ -131,6 +133,15 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 	ev.Event.Kind = "event"
 	return nil
 }
+
+// The no-header results of parse3164 are shared values, so that a line
+// without syslog header that another format then reads costs no
+// allocation; Parse copies them before returning one, since bomNote edits
+// the detail. Nothing else may return them to a caller of Parse.
+var (
+	errNoHeaderBadStamp = &Error{Reason: ReasonNoHeader, Detail: "no priority and no valid timestamp at byte 0"}
+	errNoHeader         = &Error{Reason: ReasonNoHeader, Detail: "neither a priority nor a timestamp at byte 0"}
+)
 
 // bomNote says in err's detail that its byte offsets count from after a
 // leading byte order mark, when one was skipped.
@@ -222,14 +233,14 @@ func (p *Parser) parse3164(line string, i int, hasPRI bool, received time.Time, 
 		if !hasPRI {
 			// Not marked as syslog and not a valid stamp: no header.
 			p.noHeader(line, received, ev)
-			return fail(ReasonNoHeader, "no priority and no valid timestamp", 0)
+			return errNoHeaderBadStamp
 		}
 		ev.Timestamp = received.UTC()
 		return fail(ReasonBadTimestamp, "invalid timestamp", i+n)
 	case stampNone:
 		if !hasPRI {
 			p.noHeader(line, received, ev)
-			return fail(ReasonNoHeader, "neither a priority nor a timestamp", 0)
+			return errNoHeader
 		}
 		// No timestamp: Parse gives the event the receive time, unless
 		// the message's own reader finds one.
