@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/tocsin-siem/tocsin/schemas"
 )
 
@@ -332,6 +334,46 @@ func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event)
 // splitters are the functions that cut one JSON document into several
 // records (a scanner's report of many endpoints); sources register them.
 var splitters []func(doc []byte) [][]byte
+
+// batchKeys name the one key of a JSON object that holds a batch of
+// records: AWS CloudTrail files ("Records"), Azure diagnostic logs
+// ("records"), and the {"events": [...]} shape of Elastic's pipeline
+// samples.
+var batchKeys = []string{"Records", "records", "events"}
+
+// splitBatch returns the records of an object whose only key is one of
+// batchKeys and holds an array of objects, or nil.
+func splitBatch(doc []byte) [][]byte {
+	r := gjson.ParseBytes(doc)
+	if !r.IsObject() {
+		return nil
+	}
+	var recs [][]byte
+	keys := 0
+	ok := true
+	r.ForEach(func(k, v gjson.Result) bool {
+		keys++
+		if keys > 1 || !slices.Contains(batchKeys, k.Str) || !v.IsArray() {
+			ok = false
+			return false
+		}
+		v.ForEach(func(_, e gjson.Result) bool {
+			if !e.IsObject() {
+				ok = false
+				return false
+			}
+			recs = append(recs, []byte(e.Raw))
+			return true
+		})
+		return ok
+	})
+	if !ok || keys != 1 || len(recs) == 0 {
+		return nil
+	}
+	return recs
+}
+
+func init() { splitters = append(splitters, splitBatch) }
 
 // SplitRecords offers a JSON document to every registered splitter and
 // returns the records of the first that takes it, or nil. File and HTTP
