@@ -413,6 +413,7 @@ func (l *HTTPListener) ingest(w http.ResponseWriter, r *http.Request, bulk bool,
 	received := time.Now()
 	buf := l.getBody()
 	defer l.putBody(buf)
+	r.Body = newPacedBody(r.Body, http.NewResponseController(w), received, l.opts.ReadTimeout)
 	if code, err := l.readBody(r, buf); err != nil {
 		l.fail(w, code, errType(code), err.Error())
 		return
@@ -582,7 +583,7 @@ func (l *HTTPListener) readBody(r *http.Request, buf *bytes.Buffer) (int, error)
 	default:
 		return http.StatusUnsupportedMediaType, fmt.Errorf("content encoding %q is not supported; send gzip or no encoding", enc)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, limit+1))
+	n, err := readCapped(buf, src, limit+1)
 	if err != nil {
 		return readError(err, "cannot read the body")
 	}
@@ -590,6 +591,76 @@ func (l *HTTPListener) readBody(r *http.Request, buf *bytes.Buffer) (int, error)
 		return tooBig()
 	}
 	return 0, nil
+}
+
+// readCapped reads src into buf until EOF or until buf holds max bytes.
+// It grows buf itself, doubling up to max, so that a body near the limit
+// costs at most max bytes of buffer (bytes.Buffer.ReadFrom would double
+// to twice the limit just to find the one byte too many).
+func readCapped(buf *bytes.Buffer, src io.Reader, max int64) (int64, error) {
+	b := buf.Bytes()[:0]
+	if int64(cap(b)) > max {
+		b = b[:0:max]
+	}
+	defer func() { *buf = *bytes.NewBuffer(b) }()
+	for int64(len(b)) < max {
+		if len(b) == cap(b) {
+			c := min(max, int64(2*cap(b)))
+			c = min(max, c+(32<<10))
+			nb := make([]byte, len(b), c)
+			copy(nb, b)
+			b = nb
+		}
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return int64(len(b)), err
+		}
+	}
+	return int64(len(b)), nil
+}
+
+// Pacing of request bodies: a body must keep arriving at bodyMinRate
+// bytes a second after bodyGrace, so that a sender dripping a body, or
+// stalling in it, cannot hold one of http_ingest.max_concurrent slots
+// (nor a stop) for the whole read timeout.
+const (
+	bodyGrace   = 10 * time.Second
+	bodyMinRate = 1024
+)
+
+// pacedBody moves the connection's read deadline as body bytes arrive.
+// It never moves it past the read timeout.
+type pacedBody struct {
+	io.ReadCloser
+	rc        *http.ResponseController
+	start     time.Time
+	read      int64
+	readLimit time.Duration
+}
+
+func newPacedBody(body io.ReadCloser, rc *http.ResponseController, start time.Time, readTimeout time.Duration) *pacedBody {
+	p := &pacedBody{ReadCloser: body, rc: rc, start: start, readLimit: readTimeout}
+	p.extend()
+	return p
+}
+
+func (p *pacedBody) extend() {
+	// An error means the connection cannot take deadlines (a test
+	// recorder): the server's read timeout still bounds it.
+	_ = p.rc.SetReadDeadline(p.start.Add(min(p.readLimit, bodyGrace+time.Duration(p.read)*time.Second/bodyMinRate)))
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	n, err := p.ReadCloser.Read(b)
+	if n > 0 {
+		p.read += int64(n)
+		p.extend()
+	}
+	return n, err
 }
 
 // readError maps a body read error to a status.

@@ -712,3 +712,16 @@ func TestHTTPStopWaitsForAnswers(t *testing.T) {
 	require.Equal(t, http.StatusOK, <-answered)
 	require.NoError(t, <-stopped)
 }
+
+// readCapped never holds more than its limit, whatever the buffer held
+// before, and reads a body under the limit whole.
+func TestReadCapped(t *testing.T) {
+	for _, size := range []int{0, 1, 100 << 10, 1 << 20, 3<<20 + 7} {
+		var buf bytes.Buffer
+		n, err := readCapped(&buf, bytes.NewReader(bytes.Repeat([]byte{'x'}, size)), 1<<20+1)
+		require.NoError(t, err)
+		require.Equal(t, int64(min(size, 1<<20+1)), n)
+		require.Equal(t, int(n), buf.Len())
+		require.LessOrEqual(t, buf.Cap(), 1<<20+1, "size %d", size)
+	}
+}
