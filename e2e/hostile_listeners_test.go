@@ -135,6 +135,17 @@ func gzipBomb(t *testing.T, n int) []byte {
 func octet(msg string) string { return strconv.Itoa(len(msg)) + " " + msg }
 
 // writeSlowly writes b one byte every hostileSlowGap.
+// writeSlowlyIn writes b n bytes at a time, hostileSlowGap apart.
+func writeSlowlyIn(c net.Conn, b []byte, n int) error {
+	for i := 0; i < len(b); i += n {
+		if _, err := c.Write(b[i:min(i+n, len(b))]); err != nil {
+			return fmt.Errorf("slow write at byte %d: %w", i, err)
+		}
+		time.Sleep(hostileSlowGap)
+	}
+	return nil
+}
+
 func writeSlowly(c net.Conn, b []byte) error {
 	for i := range b {
 		if _, err := c.Write(b[i : i+1]); err != nil {
@@ -932,7 +943,11 @@ func rawPostExpect(addr, path, encoding string, body []byte, want int, slow bool
 	}
 	go func() {
 		if slow {
-			_ = writeSlowly(c, body)
+			// HTTP wants a body to keep coming at 1 KiB/s once 10 s have
+			// passed (a drip-feeder past that gets 408; see
+			// TestHostileHTTPStalledBodiesLeaveRoom): this one is slow
+			// but ends within the grace.
+			_ = writeSlowlyIn(c, body, 8)
 		} else {
 			_, _ = c.Write(body) // cut short by tocsin's answer, when it refuses the body
 		}
