@@ -85,27 +85,32 @@ func ScanRecords(r *bufio.Reader, opts RecordOptions, fn func(Record) error) err
 	}
 }
 
-// jsonDocuments peeks at the start of r: true for '[', and for '{' when
-// the first line is not a JSON value by itself.
+// jsonDocuments peeks at the start of r: true for a JSON array of
+// records ('[' then '{', '[' or ']', blanks between; on one line, '['
+// then '{'), and for a pretty-printed object ('{' whose first line is not a JSON value by
+// itself, then '"' or '}'). A text line that merely starts with '[' (an
+// application log's "[2024-01-01 10:00:00] started") is not one.
 func jsonDocuments(r *bufio.Reader) bool {
 	head, _ := r.Peek(64 << 10)
 	head = bytes.TrimPrefix(head, utf8BOM)
 	head = bytes.TrimLeft(head, " \t\r\n")
-	if len(head) == 0 {
+	if len(head) == 0 || (head[0] != '[' && head[0] != '{') {
 		return false
 	}
-	switch head[0] {
-	case '[':
-		return true
-	case '{':
-		line, _, _ := bytes.Cut(head, []byte("\n"))
-		if json.Valid(bytes.TrimRight(line, "\r")) {
-			return false
-		}
-		// A first line cut by the peek may still be a whole value.
-		return bytes.IndexByte(head, '\n') >= 0
+	next := bytes.TrimLeft(head[1:], " \t\r\n")
+	if len(next) == 0 {
+		return false
 	}
-	return false
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	if json.Valid(bytes.TrimRight(line, "\r")) {
+		// NDJSON is read as lines; a one-line array of objects is split.
+		return head[0] == '[' && next[0] == '{'
+	}
+	if head[0] == '[' {
+		return next[0] == '{' || next[0] == '[' || next[0] == ']'
+	}
+	// A first line cut by the peek may still be a whole value.
+	return (next[0] == '"' || next[0] == '}') && bytes.IndexByte(head, '\n') >= 0
 }
 
 func scanJSON(r *bufio.Reader, opts RecordOptions, fn func(Record) error) error {

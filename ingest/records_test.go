@@ -100,3 +100,18 @@ func FuzzScanRecords(f *testing.F) {
 		}
 	})
 }
+
+// Text lines that start with '[' or '{' are lines, not a JSON document.
+func TestScanRecordsBracketedText(t *testing.T) {
+	in := "[2024-01-01 10:00:00] app started\nDec  5 01:00:11 web1 sshd[41]: Failed password for root from 192.0.2.7 port 4011 ssh2\n"
+	require.Equal(t, []gotRecord{
+		{"[2024-01-01 10:00:00] app started", 1, false, ""},
+		{"Dec  5 01:00:11 web1 sshd[41]: Failed password for root from 192.0.2.7 port 4011 ssh2", 2, false, ""},
+	}, scanAll(t, in, RecordOptions{}))
+	in = "{request 42} took 3 ms\n{request 43} took 9 ms\n"
+	require.Len(t, scanAll(t, in, RecordOptions{}), 2)
+	// A one-line array of objects is split; of anything else it is a
+	// line, which the parser reads or refuses.
+	require.Equal(t, []gotRecord{{`{"a":1}`, 1, false, ""}}, scanAll(t, "[{\"a\":1}]\n", RecordOptions{}))
+	require.Equal(t, []gotRecord{{`[1, 2]`, 1, false, ""}}, scanAll(t, "[1, 2]\n", RecordOptions{}))
+}

@@ -91,6 +91,10 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 		return bomNote(&Error{Reason: ReasonEmpty, Detail: "the line is empty"}, skipped)
 	}
 	var err *Error
+	var jsonSrc *Source
+	if (line[0] == '{' || line[0] == '[') && p.forced == nil {
+		jsonSrc = p.claim(line)
+	}
 	switch {
 	case p.forced != nil:
 		err = p.parseForced(line, received, ev)
@@ -104,13 +108,8 @@ func (p *Parser) Parse(line string, received time.Time, ev *schemas.Event) error
 		if err = p.parsePRI(line, received, ev); err == nil {
 			err = p.body(ev, received)
 		}
-	case line[0] == '{' || line[0] == '[':
-		if src := p.claim(line); src != nil {
-			err = p.wholeWith(src, line, received, ev)
-			break
-		}
-		p.noHeader(line, received, ev)
-		err = &Error{Reason: ReasonNoHeader, Detail: "a JSON record that no enabled format reads"}
+	case jsonSrc != nil:
+		err = p.wholeWith(jsonSrc, line, received, ev)
 	default:
 		if err = p.parse3164(line, 0, false, received, ev); err == nil {
 			err = p.body(ev, received)
