@@ -187,7 +187,7 @@ func TestParseShowsTheEventOrTheReason(t *testing.T) {
 			"hello world\n"), 0o644))
 	out, errOut, code := tocsin(t, "parse", "--reference-time", "2024-01-01T00:00:00Z", in)
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, errOut, "1 line did not parse")
+	require.Contains(t, errOut, "1 record did not parse")
 	type result struct {
 		Line  int            `json:"line"`
 		Event *schemas.Event `json:"event"`

@@ -38,7 +38,7 @@ func Reasons() []string {
 	out := []string{
 		ReasonEmpty, ReasonNoHeader, ReasonBadPriority, ReasonBadVersion,
 		ReasonBadTimestamp, ReasonBadHeader, ReasonBadStructuredData,
-		ReasonNoMessage,
+		ReasonNoMessage, ReasonNotThisFormat,
 	}
 	for _, s := range sources() {
 		for _, r := range s.Reasons {

@@ -309,12 +309,20 @@ func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event)
 	var err *Error
 	switch {
 	case line[0] == '{' || line[0] == '[' || (line[0] == '<' && (len(line) == 1 || !isDigit(line[1]))):
+		if !src.recognises("", line, true) {
+			p.noHeader(line, received, ev)
+			return notThisFormat(src)
+		}
 		return p.wholeWith(src, line, received, ev)
 	case line[0] == '<':
 		err = p.parsePRI(line, received, ev)
 	default:
 		err = p.parse3164(line, 0, false, received, ev)
 		if err != nil && err.Reason == ReasonNoHeader {
+			if !src.recognises("", line, true) {
+				p.noHeader(line, received, ev)
+				return notThisFormat(src)
+			}
 			return p.wholeWith(src, line, received, ev)
 		}
 	}
@@ -328,7 +336,56 @@ func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event)
 			ev.Event.Count = n
 		}
 	}
-	return src.Parse(p, Input{Msg: msg, App: ev.Log.Syslog.AppName, Received: received, Header: true}, ev)
+	app := ev.Log.Syslog.AppName
+	if !src.recognises(app, msg, false) {
+		return notThisFormat(src)
+	}
+	return src.Parse(p, Input{Msg: msg, App: app, Received: received, Header: true}, ev)
+}
+
+// recognises reports whether any of the source's own tests takes the
+// message (with its syslog APP-NAME) or the header-less line: a listener
+// told its format still refuses lines of another one.
+//
+// A source known only by its program names (filterlog, useradd) cannot
+// tell its records without a header from others: those are left to its
+// Parse.
+func (s *Source) recognises(app, msg string, whole bool) bool {
+	if msg == "" {
+		return false
+	}
+	if whole && len(s.Prefixes) == 0 && s.Sniff == nil && s.JSON == nil {
+		return true
+	}
+	if !whole && app != "" && (slices.Contains(s.Apps, app) || hasAnyPrefix(app, s.AppPrefixes)) {
+		return true
+	}
+	if hasAnyPrefix(msg, s.Prefixes) || (s.Sniff != nil && s.Sniff(msg)) {
+		return true
+	}
+	return s.JSON != nil && (msg[0] == '{' || msg[0] == '[') && s.JSON(msg)
+}
+
+// ReasonNotThisFormat is the failure of a line that the one format a
+// listener was told to expect does not recognise, for a format without a
+// failure reason of its own.
+const ReasonNotThisFormat = "not_this_format"
+
+// notThisFormat is the failure of a line the forced source does not
+// recognise: the source's "not_..." reason, else its first, else
+// ReasonNotThisFormat.
+func notThisFormat(s *Source) *Error {
+	reason := ReasonNotThisFormat
+	if len(s.Reasons) > 0 {
+		reason = s.Reasons[0]
+	}
+	for _, r := range s.Reasons {
+		if strings.HasPrefix(r, "not_") {
+			reason = r
+			break
+		}
+	}
+	return &Error{Reason: reason, Detail: "not a " + s.Name + " record, the one format this input was told to expect"}
 }
 
 // splitters are the functions that cut one JSON document into several

@@ -88,3 +88,22 @@ func TestDisabledFormats(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, ReasonNoHeader, err.(*Error).Reason)
 }
+
+// A format told to a listener still has to recognise each line: text of
+// another kind fails with the format's reason, not as its event.
+func TestForcedFormatRefusesOtherText(t *testing.T) {
+	for _, c := range []struct{ format, line, reason string }{
+		{"fortigate", "hello world plain text", ReasonBadFortiGate},
+		{"fortigate", "<166>Apr 29 2013 12:59:50: %ASA-6-302013: Built outbound TCP connection 1 for outside:192.0.2.1/80 (192.0.2.1/80) to inside:10.0.0.1/1772 (10.0.0.1/1772)", ReasonBadFortiGate},
+		{"clamav", "<13>Dec  5 01:00:00 host app: hello world", ReasonNotThisFormat},
+		{"linux_accounts", "<13>Dec  5 01:00:00 host app: hello world", ReasonBadAccountMessage},
+		{"config_change", "hello world plain text", ReasonBadConfigChange},
+		{"windows", `{"eventName":"GetObject"}`, ReasonNotWindowsEvent},
+	} {
+		ev := new(schemas.Event)
+		err := New(Options{Format: c.format}).Parse(c.line, testReceived, ev)
+		require.Error(t, err, c.format)
+		require.Equal(t, c.reason, err.(*Error).Reason, c.format)
+		require.Empty(t, ev.Event.Dataset, c.format)
+	}
+}

@@ -45,7 +45,9 @@ func init() {
 		Description: "Windows event log records: Winlogbeat/Elastic Agent JSON, NXLog JSON, Wazuh eventchannel JSON, " +
 			"evtx_dump JSON, PowerShell Get-WinEvent JSON and rendered event XML (WEF, wevtutil)",
 		Priority: 20,
-		Prefixes: []string{"<Event ", "<Event>"},
+		// "<Events>" is claimed too, so that wevtutil output without /f gets
+		// a failure that says what to change.
+		Prefixes: []string{"<Event ", "<Event>", "<Events>"},
 		JSON:     func(rec string) bool { return winJSONShape(rec) != winShapeNone },
 		Reasons:  []string{ReasonBadWindowsJSON, ReasonBadWindowsXML, ReasonNotWindowsEvent, ReasonBadTimestamp},
 		Parse:    parseWindows,
