@@ -204,12 +204,12 @@ func TestAuditdMalformed(t *testing.T) {
 	}
 }
 
-// A syslog header's time stays the event's; the record's own time is used
-// only when the line has none.
-func TestAuditdKeepsHeaderTime(t *testing.T) {
+// The record's own time (msg=audit(SECONDS...)) wins over a syslog
+// header's, which a relay may have set.
+func TestAuditdKeepsRecordTime(t *testing.T) {
 	line := `Jan  1 11:00:00 collector audispd: node=web1 type=USER_LOGIN msg=audit(1767261720.000:8860): pid=1 uid=0 auid=4294967295 msg='op=login acct="root" exe="/usr/sbin/sshd" hostname=? addr=? terminal=sshd res=failed'`
 	ev := mustParse(t, line)
-	require.Equal(t, time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC), ev.Timestamp)
+	require.Equal(t, time.Date(2026, 1, 1, 10, 2, 0, 0, time.UTC), ev.Timestamp)
 	require.Equal(t, "8860", ev.Labels["sequence"])
 }
 

@@ -44,6 +44,14 @@ const (
 	ReasonBadProtocol        = "bad protocol version"
 )
 
+// isPAM reports whether classify reads msg as a Linux-PAM message.
+func isPAM(app, msg string) bool {
+	if i := strings.IndexByte(app, '('); i > 0 && strings.HasPrefix(app[i+1:], "pam_") {
+		return true
+	}
+	return strings.HasPrefix(msg, "pam_")
+}
+
 // classify reads the meaning of an authentication message from the
 // program that wrote it (app), then from the start of msg. It reports
 // whether the message was one it reads; one it does not know keeps its

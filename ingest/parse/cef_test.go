@@ -508,11 +508,11 @@ func TestCEFTimes(t *testing.T) {
 		ev := genMustParse(t, "CEF:0|v|p|1|2|n|5|"+ext)
 		require.Equal(t, want, ev.Timestamp, ext)
 	}
-	// rt wins over end and start; a syslog header's time wins over all.
+	// rt wins over end and start, and over a syslog header's time.
 	ev := genMustParse(t, "CEF:0|v|p|1|2|n|5|start=1000000000000 rt=1536331839000")
 	require.Equal(t, utc(2018, 9, 7, 14, 50, 39, 0), ev.Timestamp)
 	ev = genMustParse(t, "<13>Dec  1 10:00:00 relay CEF:0|v|p|1|2|n|5|rt=1536331839000")
-	require.Equal(t, utc(2026, 12, 1, 10, 0, 0, 0), ev.Timestamp)
+	require.Equal(t, utc(2018, 9, 7, 14, 50, 39, 0), ev.Timestamp)
 	require.Equal(t, "relay", ev.Host.Name)
 	// A date that does not read is kept as a label and the receive time
 	// stands.

@@ -50,7 +50,7 @@ var configCases = []configCase{
 		srcIP: "192.0.2.15", vendor: "Cisco", product: "IOS", observerHost: "core-sw1", severity: 5, stamp: time.Date(2026, 3, 1, 0, 5, 38, 0, time.UTC)},
 	{name: "ios command log", line: "Jan  1 10:00:01 core-sw1 148: 000101: Jan  1 10:00:01.500: %PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:interface GigabitEthernet1/0/24",
 		dataset: "cisco_ios", code: "CFGLOG_LOGGEDCMD", action: "config_changed", user: "netadmin", item: "interface GigabitEthernet1/0/24",
-		cmd: "interface GigabitEthernet1/0/24", vendor: "Cisco", product: "IOS", observerHost: "core-sw1", severity: 5, stamp: time.Date(2026, 1, 1, 10, 0, 1, 0, time.UTC)},
+		cmd: "interface GigabitEthernet1/0/24", vendor: "Cisco", product: "IOS", observerHost: "core-sw1", severity: 5, stamp: time.Date(2026, 1, 1, 10, 0, 1, 500000000, time.UTC)},
 	{name: "ios command log, exec command", line: "Jan  1 10:00:01 core-sw1 149: %PARSER-5-CFGLOG_LOGGEDCMD: User:netadmin  logged command:!exec: enable",
 		dataset: "cisco_ios", code: "CFGLOG_LOGGEDCMD", user: "netadmin", cmd: "!exec: enable",
 		vendor: "Cisco", product: "IOS", observerHost: "core-sw1", severity: 5, stamp: time.Date(2026, 1, 1, 10, 0, 1, 0, time.UTC)},

@@ -29,9 +29,9 @@ func TestFortiGateLines(t *testing.T) {
 			"observer.ingress_interface": "port1", "observer.egress_interface": "wan1",
 			"timestamp": time.Date(2020, 4, 23, 17, 11, 51, 0, time.UTC), "host.name": "fw-branch1",
 		}},
-		{"traffic deny, time from the header", `Jun  1 10:00:00 fw1 date=2024-06-01 time=09:59:59 devname="fw1" devid="FG1" logid="0000000013" type="traffic" subtype="forward" level="notice" srcip=198.51.100.7 srcport=4444 dstip=192.0.2.10 dstport=3389 proto=6 action="deny" policyid=0`, fwFields{
+		{"traffic deny, date= and time= win over the header", `Jun  1 10:00:00 fw1 date=2024-06-01 time=09:59:59 devname="fw1" devid="FG1" logid="0000000013" type="traffic" subtype="forward" level="notice" srcip=198.51.100.7 srcport=4444 dstip=192.0.2.10 dstport=3389 proto=6 action="deny" policyid=0`, fwFields{
 			"event.action": "connection_denied", "event.type": "denied", "destination.port": 3389,
-			"timestamp": time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC), "host.name": "fw1",
+			"timestamp": time.Date(2024, 6, 1, 9, 59, 59, 0, time.UTC), "host.name": "fw1",
 		}},
 		{"traffic close", `date=2024-06-01 time=09:59:59 logid="0000000013" type="traffic" subtype="forward" srcip=10.1.100.11 dstip=198.51.100.55 proto=17 action="close" sentbyte=10 rcvdbyte=20`, fwFields{
 			"event.action": "connection_closed", "event.type": "end", "network.bytes": 30, "network.transport": "udp",
@@ -184,9 +184,11 @@ func TestFortiGateErrors(t *testing.T) {
 		require.Contains(t, err.Error(), c.detail, c.line)
 		require.Equal(t, DatasetFortiGate, ev.Event.Dataset)
 	}
-	// A header time makes date= and time= unneeded, so bad ones do not fail.
-	ev := fwMust(t, "", `Jun  1 10:00:00 fw1 date=2020-13-23 time=1 logid="1" type="traffic" subtype="forward" action="deny"`)
-	require.Equal(t, fwDenied, ev.Event.Action)
+	// date= and time= win over a header's time, so bad ones fail even
+	// behind a header, which keeps the event's time.
+	ev, err := fwParse("", `Jun  1 10:00:00 fw1 date=2020-13-23 time=1 logid="1" type="traffic" subtype="forward" action="deny"`)
+	require.Equal(t, ReasonBadFortiGate, reasonOf(t, err))
+	require.Equal(t, time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC), ev.Timestamp)
 }
 
 func FuzzFortiGate(f *testing.F) {

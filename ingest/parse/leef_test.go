@@ -72,9 +72,9 @@ func TestLEEFPanOSFields(t *testing.T) {
 	require.Equal(t, 1, ev.Network.Packets)
 	require.Equal(t, 1, ev.Source.Packets)
 	require.Equal(t, "policy-deny", ev.Labels["SessionEndReason"])
-	// The syslog header's time stands; devTime is the same instant two
-	// hours earlier in GMT and is not needed.
-	require.Equal(t, utc(2026, 9, 17, 13, 48, 38, 0), ev.Timestamp)
+	// devTime wins over the syslog header's time, whose year was only
+	// inferred.
+	require.Equal(t, utc(2025, 9, 17, 11, 48, 37, 0), ev.Timestamp)
 	// Without the header, devTime gives the time.
 	ev = genMustParse(t, line[strings.Index(line, "LEEF:"):])
 	require.Equal(t, utc(2025, 9, 17, 11, 48, 37, 0), ev.Timestamp)

@@ -68,7 +68,8 @@ func TestPANOSLines(t *testing.T) {
 			"rule.name": "allow-web", "user.name": "jdoe", "user.domain": "corp",
 			"observer.serial_number": "013201001234", "observer.hostname": "pa-fw1", "observer.vendor": "Palo Alto Networks",
 			"observer.ingress_interface": "ethernet1/2", "observer.egress_interface": "ethernet1/1",
-			"timestamp": time.Date(2026, 3, 14, 10, 20, 5, 0, time.UTC),
+			// The record's generated time wins over the header's.
+			"timestamp": time.Date(2025, 3, 14, 10, 20, 4, 0, time.UTC),
 		}},
 		{"traffic start without header takes the generated time", panosLine(map[int]string{4: "start"}), fwFields{
 			"event.action": "connection_built", "event.type": "start", "event.reason": "",

@@ -76,10 +76,10 @@ type Input struct {
 	// Received is when the line arrived: the reference for year-less
 	// dates and the timestamp of records that carry none.
 	Received time.Time
-	// Header reports whether Msg followed a syslog header. ev.Timestamp
-	// is then the header's time, or zero when the header had none: a
-	// Source sets ev.Timestamp from the record's own time only when it is
-	// zero.
+	// Header reports whether Msg followed a syslog header. A Source sets
+	// ev.Timestamp from the record's own time when it carries one (and
+	// only when ev.Timestamp is zero, as it is when Parse calls it);
+	// otherwise the header's time, or the receive time, is the event's.
 	Header bool
 }
 
@@ -235,37 +235,61 @@ func (p *Parser) body(ev *schemas.Event, received time.Time) *Error {
 		classify(ev, app, msg)
 		return nil
 	}
-	in := Input{Msg: msg, App: app, Received: received, Header: true}
+	if src := p.pick(app, msg); src != nil {
+		return p.parseBody(src, Input{Msg: msg, App: app, Received: received, Header: true}, ev)
+	}
+	classify(ev, app, msg)
+	return nil
+}
+
+// pick returns the source that reads a message after a syslog header, or
+// nil when none does (the PAM messages of any program are classify's).
+func (p *Parser) pick(app, msg string) *Source {
 	d := &p.detect
 	if s := d.byApp[app]; s != nil && app != "" {
-		return s.Parse(p, in, ev)
+		return s
 	}
 	for _, s := range d.appPrefix {
 		if hasAnyPrefix(app, s.AppPrefixes) {
-			return s.Parse(p, in, ev)
+			return s
 		}
 	}
 	for _, s := range d.prefix {
 		if hasAnyPrefix(msg, s.Prefixes) {
-			return s.Parse(p, in, ev)
+			return s
 		}
 	}
-	if classify(ev, app, msg) {
+	if isPAM(app, msg) {
 		return nil
 	}
 	for _, s := range d.sniff {
 		if s.Sniff(msg) {
-			return s.Parse(p, in, ev)
+			return s
 		}
 	}
 	if msg[0] == '{' {
 		for _, s := range d.json {
 			if s.JSON(msg) {
-				return s.Parse(p, in, ev)
+				return s
 			}
 		}
 	}
 	return nil
+}
+
+// parseBody runs src on a message that followed a syslog header. The
+// record's own time, when it carries one (FortiGate's date and time,
+// PAN-OS's generated time, CEF's rt, a Windows event's TimeCreated), wins
+// over the header's, which a relay may have set and which often lacks
+// the year; the header's time stays when the record has none.
+func (p *Parser) parseBody(src *Source, in Input, ev *schemas.Event) *Error {
+	header := ev.Timestamp
+	ev.Timestamp = time.Time{}
+	err := src.Parse(p, in, ev)
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = header
+	}
+	return err
 }
 
 // claim returns the source that reads a line without syslog header (a
@@ -340,7 +364,7 @@ func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event)
 	if !src.recognises(app, msg, false) {
 		return notThisFormat(src)
 	}
-	return src.Parse(p, Input{Msg: msg, App: app, Received: received, Header: true}, ev)
+	return p.parseBody(src, Input{Msg: msg, App: app, Received: received, Header: true}, ev)
 }
 
 // recognises reports whether any of the source's own tests takes the

@@ -288,22 +288,22 @@ func TestWindowsOtherShapes(t *testing.T) {
 }
 
 // TestWindowsSyslogWrapped reads events that a forwarder sent behind a
-// syslog header: the header's time and host stay in log.syslog, the
-// event's computer is host.name.
+// syslog header: the header's host stays in log.syslog, the event's
+// computer is host.name, and the event's own time wins.
 func TestWindowsSyslogWrapped(t *testing.T) {
 	xmlLine := winSample(t, "wef_rendered.xml")[0]
 	ev := winMust(t, "<14>Mar  2 09:14:08 wec01 WEC[112]: "+xmlLine)
 	require.Equal(t, "logon_failed", ev.Event.Action)
 	require.Equal(t, "wec01", ev.Log.Syslog.Hostname)
 	require.Equal(t, "DC01.beispiel.local", ev.Host.Name)
-	require.Equal(t, time.Date(2026, 3, 2, 9, 14, 8, 0, time.UTC), ev.Timestamp, "the header's time wins")
+	require.Equal(t, time.Date(2026, 3, 2, 9, 14, 7, 553021400, time.UTC), ev.Timestamp, "the event's TimeCreated wins")
 
 	jsonLine := winBulkDocs(t, "winlogbeat8_bulk.ndjson")[0]
 	ev = winMust(t, "<134>1 2026-03-02T14:00:02Z relay01 winlogbeat - - - "+jsonLine)
 	require.Equal(t, "logon_failed", ev.Event.Action)
 	require.Equal(t, "relay01", ev.Log.Syslog.Hostname)
 	require.Equal(t, "WS042.corp.example", ev.Host.Name)
-	require.Equal(t, time.Date(2026, 3, 2, 14, 0, 2, 0, time.UTC), ev.Timestamp)
+	require.Equal(t, time.Date(2026, 3, 2, 14, 0, 1, 250000000, time.UTC), ev.Timestamp, "the document's @timestamp wins")
 }
 
 // TestWindowsMalformed: a recognised record that cannot be read fails
