@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 	"time"
 )
@@ -86,18 +85,22 @@ func (c *Config) validateStreamListeners() []error {
 	if c.RELP.AckTimeout < time.Second || c.RELP.AckTimeout > 10*time.Minute {
 		bad("relp.ack_timeout: %s is outside 1s..10m", c.RELP.AckTimeout)
 	}
-	// Two stream listeners cannot share a TCP port.
-	seen := map[string]string{}
-	for _, l := range []struct{ key, addr string }{
+	// Two TCP listeners cannot share a port (0.0.0.0 and a host's own
+	// address clash too). The HTTP ingest endpoint checks its own
+	// neighbours.
+	tcp := []struct{ key, addr string }{
 		{"syslog.tcp", c.Syslog.TCP.Address}, {"syslog.tls", c.Syslog.TLS.Address}, {"relp", c.RELP.Address},
-	} {
-		if _, port, err := net.SplitHostPort(l.addr); err != nil || port == "0" {
-			continue
+		{"http", c.HTTP.Address},
+	}
+	for i, a := range tcp {
+		for _, b := range tcp[:i] {
+			if a.addr != "" && b.addr != "" && sameListenAddress(a.addr, b.addr) {
+				bad("%s.address: %q takes the port of %s.address (%q); each TCP listener needs its own port", a.key, a.addr, b.key, b.addr)
+			}
 		}
-		if other, ok := seen[l.addr]; ok {
-			bad("%s.address: %q is %s.address too; each TCP listener needs its own port", l.key, l.addr, other)
+		if a.key != "http" && c.HTTPIngest.Address != "" && a.addr != "" && sameListenAddress(a.addr, c.HTTPIngest.Address) {
+			bad("%s.address: %q takes the port of http_ingest.address (%q); each TCP listener needs its own port", a.key, a.addr, c.HTTPIngest.Address)
 		}
-		seen[l.addr] = l.key
 	}
 	return errs
 }

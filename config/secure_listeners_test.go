@@ -145,7 +145,7 @@ relp:
 		"relp.client_ca_file: open " + missing + ": no such file or directory",
 		"relp.ack_timeout: 0s is outside 1s..10m",
 		"relp.idle_timeout: 10ms must be at least 1s",
-		`relp.address: "127.0.0.1:7000" is syslog.tcp.address too`,
+		`relp.address: "127.0.0.1:7000" takes the port of syslog.tcp.address`,
 	} {
 		require.Contains(t, msg, want)
 	}
@@ -178,4 +178,19 @@ func TestTLSFlagsAndHelp(t *testing.T) {
 	require.Contains(t, fs.Lookup("relp-ack-timeout").Usage, "default 30s")
 	require.Contains(t, fs.Lookup("relp-max-connections").Usage, "default 1024")
 	require.Contains(t, fs.Lookup("syslog-udp-rate").Usage, "env TOCSIN_SYSLOG_UDP_RATE")
+}
+
+// Every pair of TCP listeners is checked for a shared port, the API and
+// the HTTP ingest endpoint included.
+func TestListenerPortsClash(t *testing.T) {
+	c := Default()
+	c.RELP.Address = "127.0.0.1:8080" // the API's default
+	c.Syslog.TLS.Address = "0.0.0.0:5514"
+	c.Syslog.TLS.CertFile, c.Syslog.TLS.KeyFile = "x", "y"
+	c.HTTPIngest.Address = "127.0.0.1:5514"
+	err := c.Validate()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `http.address: "127.0.0.1:8080" takes the port of relp.address`)
+	require.Contains(t, err.Error(), `syslog.tls.address: "0.0.0.0:5514" takes the port of syslog.tcp.address`)
+	require.Contains(t, err.Error(), `takes the port of http_ingest.address ("127.0.0.1:5514")`)
 }
