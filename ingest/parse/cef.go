@@ -311,31 +311,11 @@ func cefExtensions(p *Parser, ev *schemas.Event, st *cefState, msg string, i int
 			i = end + 1
 		}
 		if esc {
-			val = cefUnescapeValue(val)
+			val = genUnescape(val) // checked to hold only valid CEF escapes
 		}
 		cefField(p, ev, st, key, val)
 	}
 	return bad, at
-}
-
-// cefUnescapeValue undoes the extension escapes of a value that was
-// checked to hold only valid ones.
-func cefUnescapeValue(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			i++
-			switch c = s[i]; c {
-			case 'n':
-				c = '\n'
-			case 'r':
-				c = '\r'
-			}
-		}
-		b = append(b, c)
-	}
-	return string(b)
 }
 
 // cefField files one extension pair: the keys the schema has a place for

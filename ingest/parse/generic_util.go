@@ -417,3 +417,27 @@ func genContainsFold(s, sub string) bool {
 	}
 	return false
 }
+
+// genUnescape undoes backslash escapes: \n, \r and \t are control
+// characters, a backslash before anything else stands for that character.
+// It serves key=value's quoted values and CEF extension values (which are
+// checked beforehand to hold only \=, \\, \n and \r).
+func genUnescape(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			switch c = s[i]; c {
+			case 'n':
+				c = '\n'
+			case 'r':
+				c = '\r'
+			case 't':
+				c = '\t'
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}

@@ -109,29 +109,6 @@ func kvNext(s string, i int) (kvPair, bool) {
 	return pr, true
 }
 
-// kvUnescape undoes backslash escapes in a quoted value: \n, \r and \t
-// are control characters, a backslash before anything else stands for
-// that character.
-func kvUnescape(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			i++
-			switch c = s[i]; c {
-			case 'n':
-				c = '\n'
-			case 'r':
-				c = '\r'
-			case 't':
-				c = '\t'
-			}
-		}
-		b = append(b, c)
-	}
-	return string(b)
-}
-
 func parseKV(p *Parser, in Input, ev *schemas.Event) *Error {
 	msg := in.Msg
 	ev.Event.Dataset = DatasetKV
@@ -154,7 +131,7 @@ func parseKV(p *Parser, in Input, ev *schemas.Event) *Error {
 		}
 		val := pr.val
 		if pr.esc {
-			val = kvUnescape(val)
+			val = genUnescape(val)
 		}
 		kvField(p, ev, &st, pr.key, val)
 		n++
