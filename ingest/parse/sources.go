@@ -322,7 +322,13 @@ func (p *Parser) wholeWith(src *Source, line string, received time.Time, ev *sch
 	ev.Log.Syslog = schemas.Syslog{Format: FormatNone}
 	ev.Timestamp = time.Time{}
 	ev.Message = ""
-	return src.Parse(p, Input{Msg: line, Received: received}, ev)
+	err := src.Parse(p, Input{Msg: line, Received: received}, ev)
+	if ev.Message == "" && line[0] != '{' && line[0] != '[' && line[0] != '<' {
+		// A text line without header is all message, as after a header;
+		// a JSON or XML record is its Original.
+		ev.Message = line
+	}
+	return err
 }
 
 // parseForced reads a line of the one format a listener was told to

@@ -107,3 +107,14 @@ func TestForcedFormatRefusesOtherText(t *testing.T) {
 		require.Empty(t, ev.Event.Dataset, c.format)
 	}
 }
+
+// A text line without syslog header that a reader takes keeps its text as
+// the message, as the MSG after a header would be.
+func TestHeaderlessLineKeepsItsMessage(t *testing.T) {
+	line := "%ASA-2-106006: Deny inbound UDP from 192.0.2.1/53 to 10.0.0.1/1025 on interface outside"
+	ev := mustParse(t, line)
+	require.Equal(t, DatasetCiscoASA, ev.Event.Dataset)
+	require.Equal(t, line, ev.Message)
+	ev = mustParse(t, `{"message":"","event":{"action":"x"}}`)
+	require.Empty(t, ev.Message, "a JSON record is its original, not its message")
+}
