@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -377,21 +378,64 @@ func TestLoadDirsOnDisk(t *testing.T) {
 func TestBuiltinRules(t *testing.T) {
 	set, err := Load(BuiltinSource())
 	require.NoError(t, err)
+	// The rules whose conditions need the expr VM (an ||, contains,
+	// endsWith, int(), a field without a native getter). Every other
+	// built-in condition is decided by the native checks, and every
+	// condition, these included, is indexed by event.action, so the VM
+	// only ever runs on the few events of its rule's own actions, never on
+	// the sshd, sudo or firewall traffic lines that make up the volume.
+	vm := map[string]bool{
+		"defender-exclusion-added":              true,
+		"firewall-threat-detected":              true, // threat.severity has no native getter
+		"linux-uid0-account":                    true,
+		"network-admin-account-created":         true,
+		"tls-certificate-expired":               true,
+		"tls-certificate-expiring":              true,
+		"tls-vulnerable-endpoint":               true, // vulnerability.severity has no native getter
+		"windows-lsass-access":                  true, // the access mask is a label
+		"windows-new-account-made-admin":        true, // its followed_by condition
+		"windows-privileged-group-member-added": true,
+	}
 	var ids []string
 	for _, r := range set.Rules {
 		ids = append(ids, r.Spec.ID)
 		require.NotEmpty(t, r.Spec.Description, r.Spec.ID)
 		require.NotEmpty(t, r.Spec.References, r.Spec.ID)
 		require.NotEmpty(t, r.Spec.Tags, r.Spec.ID)
-		require.True(t, r.Condition.Native(), "%s: built-in conditions stay on the native fast path", r.Spec.ID)
-		require.Equal(t, "event.action", r.Condition.Index().Field, r.Spec.ID)
+		require.True(t, slices.ContainsFunc(r.Spec.Tags, func(tag string) bool { return strings.HasPrefix(tag, "attack.t") }),
+			"%s: a built-in rule names its ATT&CK technique", r.Spec.ID)
+		native := true
+		for _, c := range r.Conditions() {
+			native = native && c.Native()
+			require.Equal(t, "event.action", c.Index().Field, "%s: %s", r.Spec.ID, c.Source)
+		}
+		require.Equal(t, !vm[r.Spec.ID], native, "%s: built-in conditions stay on the native fast path unless listed", r.Spec.ID)
 	}
-	require.Equal(t, []string{
-		"ssh-brute-force-fast", "ssh-brute-force-pam", "ssh-brute-force-slow", "ssh-brute-force-then-success",
-		"ssh-password-spray", "sudo-repeated-failures",
+	require.Equal(t, []string{ // sorted by id, as Load returns them
+		"auditd-auth-failures", "defender-exclusion-added", "defender-protection-disabled",
+		"firewall-host-sweep-internal", "firewall-login-brute-force",
+		"firewall-login-brute-force-then-success", "firewall-port-scan-external",
+		"firewall-port-scan-internal", "firewall-threat-detected", "linux-uid0-account",
+		"linux-user-added-to-admin-group", "malware-action-failed", "malware-detected",
+		"network-admin-account-created", "network-config-changed", "ssh-brute-force-fast",
+		"ssh-brute-force-pam", "ssh-brute-force-slow", "ssh-brute-force-then-success", "ssh-password-spray",
+		"sudo-repeated-failures", "tls-certificate-expired", "tls-certificate-expiring",
+		"tls-vulnerable-endpoint", "windows-account-lockouts", "windows-log-cleared",
+		"windows-logon-brute-force", "windows-lsass-access", "windows-new-account-made-admin",
+		"windows-password-spray", "windows-privileged-group-member-added",
 	}, ids)
 	for _, f := range set.Files {
 		require.NotEmpty(t, f.Tests, f.Path)
 	}
 	require.Zero(t, set.Lists["trusted_sources"].Len(), "the built-in allow-list ships empty")
+	require.Zero(t, set.Lists["lsass_readers"].Len(), "the built-in allow-list ships empty")
+	internal := set.Lists["internal_networks"]
+	for _, a := range []string{"10.20.30.44", "172.31.255.1", "192.168.1.1", "fd12:3456::1", "127.0.0.2", "::1"} {
+		require.True(t, internal.Contains(a), a)
+	}
+	for _, a := range []string{"198.51.100.7", "172.32.0.1", "2001:db8::1"} {
+		require.False(t, internal.Contains(a), a)
+	}
+	require.True(t, set.Lists["linux_admin_groups"].Contains("wheel"))
+	require.False(t, set.Lists["linux_admin_groups"].Contains("docker"), "root-equivalent groups beyond sudo's are the site's choice")
 }

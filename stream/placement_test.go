@@ -28,11 +28,24 @@ func loadRuleText(t testing.TB, text string) *rules.Set {
 
 func TestPlacementBuiltin(t *testing.T) {
 	local, rekeyed := Placement(builtinRules(t), wire.DefaultKeyFields)
+	// The rules grouped by source.address (the first key field) and the
+	// match rules, which keep no state, run where events land.
 	require.Equal(t, []string{
-		"ssh-brute-force-fast", "ssh-brute-force-pam", "ssh-brute-force-slow",
-		"ssh-brute-force-then-success", "ssh-password-spray",
+		"auditd-auth-failures", "defender-exclusion-added", "defender-protection-disabled",
+		"firewall-host-sweep-internal", "firewall-login-brute-force",
+		"firewall-login-brute-force-then-success", "firewall-port-scan-external",
+		"firewall-port-scan-internal", "firewall-threat-detected", "linux-uid0-account",
+		"linux-user-added-to-admin-group", "malware-action-failed", "malware-detected",
+		"network-admin-account-created", "network-config-changed", "ssh-brute-force-fast",
+		"ssh-brute-force-pam", "ssh-brute-force-slow", "ssh-brute-force-then-success", "ssh-password-spray",
+		"tls-certificate-expired", "tls-certificate-expiring", "tls-vulnerable-endpoint",
+		"windows-account-lockouts", "windows-log-cleared", "windows-logon-brute-force",
+		"windows-lsass-access", "windows-password-spray", "windows-privileged-group-member-added",
 	}, local)
-	require.Equal(t, map[string][]string{"user.name,host.name": {"sudo-repeated-failures"}}, rekeyed)
+	require.Equal(t, map[string][]string{
+		"user.name,host.name": {"sudo-repeated-failures"},
+		"user.target.id":      {"windows-new-account-made-admin"},
+	}, rekeyed)
 }
 
 const mixedRules = `rules:
