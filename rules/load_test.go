@@ -393,7 +393,6 @@ func TestBuiltinRules(t *testing.T) {
 		"tls-certificate-expiring":              true,
 		"tls-vulnerable-endpoint":               true, // vulnerability.severity has no native getter
 		"windows-lsass-access":                  true, // the access mask is a label
-		"windows-new-account-made-admin":        true, // its followed_by condition
 		"windows-privileged-group-member-added": true,
 	}
 	var ids []string
@@ -421,7 +420,7 @@ func TestBuiltinRules(t *testing.T) {
 		"ssh-brute-force-pam", "ssh-brute-force-slow", "ssh-brute-force-then-success", "ssh-password-spray",
 		"sudo-repeated-failures", "tls-certificate-expired", "tls-certificate-expiring",
 		"tls-vulnerable-endpoint", "windows-account-lockouts", "windows-log-cleared",
-		"windows-logon-brute-force", "windows-lsass-access", "windows-new-account-made-admin",
+		"windows-logon-brute-force", "windows-lsass-access",
 		"windows-password-spray", "windows-privileged-group-member-added",
 	}, ids)
 	for _, f := range set.Files {

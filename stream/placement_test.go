@@ -44,7 +44,6 @@ func TestPlacementBuiltin(t *testing.T) {
 	}, local)
 	require.Equal(t, map[string][]string{
 		"user.name,host.name": {"sudo-repeated-failures"},
-		"user.target.id":      {"windows-new-account-made-admin"},
 	}, rekeyed)
 }
 
