@@ -216,12 +216,7 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // header fields and gets no action: that is not a failure.
 func (p *Parser) body(ev *schemas.Event, received time.Time) *Error {
 	msg := ev.Message
-	if strings.HasPrefix(msg, "message repeated ") {
-		if inner, n, ok := cutRepeated(msg); ok {
-			msg = inner
-			ev.Event.Count = n
-		}
-	}
+	msg = unwrapRepeated(ev, msg)
 	if msg == "" {
 		return nil
 	}
@@ -337,35 +332,29 @@ func (p *Parser) wholeWith(src *Source, line string, received time.Time, ev *sch
 func (p *Parser) parseForced(line string, received time.Time, ev *schemas.Event) *Error {
 	src := p.forced
 	var err *Error
-	switch {
-	case line[0] == '{' || line[0] == '[' || (line[0] == '<' && (len(line) == 1 || !isDigit(line[1]))):
+	headerless := func() *Error {
 		if !src.recognises("", line, true) {
 			p.noHeader(line, received, ev)
 			return notThisFormat(src)
 		}
 		return p.wholeWith(src, line, received, ev)
+	}
+	switch {
+	case line[0] == '{' || line[0] == '[' || (line[0] == '<' && (len(line) == 1 || !isDigit(line[1]))):
+		return headerless()
 	case line[0] == '<':
 		err = p.parsePRI(line, received, ev)
 	default:
 		err = p.parse3164(line, 0, false, received, ev)
 		if err != nil && err.Reason == ReasonNoHeader {
-			if !src.recognises("", line, true) {
-				p.noHeader(line, received, ev)
-				return notThisFormat(src)
-			}
-			return p.wholeWith(src, line, received, ev)
+			return headerless()
 		}
 	}
 	if err != nil {
 		return err
 	}
 	msg := ev.Message
-	if strings.HasPrefix(msg, "message repeated ") {
-		if inner, n, ok := cutRepeated(msg); ok {
-			msg = inner
-			ev.Event.Count = n
-		}
-	}
+	msg = unwrapRepeated(ev, msg)
 	app := ev.Log.Syslog.AppName
 	if !src.recognises(app, msg, false) {
 		return notThisFormat(src)
@@ -473,4 +462,16 @@ func SplitRecords(doc []byte) [][]byte {
 		}
 	}
 	return nil
+}
+
+// unwrapRepeated returns the inner message of syslogd's "message repeated
+// N times: [ ... ]", setting the event's count to N, or msg unchanged.
+func unwrapRepeated(ev *schemas.Event, msg string) string {
+	if strings.HasPrefix(msg, "message repeated ") {
+		if inner, n, ok := cutRepeated(msg); ok {
+			ev.Event.Count = n
+			return inner
+		}
+	}
+	return msg
 }
